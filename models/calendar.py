@@ -1,0 +1,90 @@
+"""NYSE trading calendar: sessions, early closes, and aligning a timestamp to the session it moves.
+
+Backed by ``exchange_calendars`` (XNYS), which carries holidays and special closures such as
+2025-01-09 (national day of mourning for President Carter).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Literal
+
+import exchange_calendars as xcals
+import pandas as pd
+
+EXCHANGE_TZ = "America/New_York"
+AlignPolicy = Literal["next", "previous", "exact"]
+
+
+@lru_cache(maxsize=1)
+def _calendar() -> xcals.ExchangeCalendar:
+    return xcals.get_calendar("XNYS", start="2000-01-03")
+
+
+def _day(value: date | datetime | str | pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(EXCHANGE_TZ).tz_localize(None)
+    return stamp.normalize()
+
+
+def sessions(start: date | str | pd.Timestamp, end: date | str | pd.Timestamp) -> pd.DatetimeIndex:
+    """NYSE sessions from ``start`` to ``end`` inclusive, as naive midnight timestamps."""
+    first, last = _day(start), _day(end)
+    if last < first:
+        return pd.DatetimeIndex([])
+    calendar = _calendar()
+    first = max(first, calendar.first_session)
+    last = min(last, calendar.last_session)
+    if last < first:
+        return pd.DatetimeIndex([])
+    return pd.DatetimeIndex(calendar.sessions_in_range(first, last)).tz_localize(None)
+
+
+def is_session(day: date | str | pd.Timestamp) -> bool:
+    """True when the NYSE was open on ``day`` (a New York calendar date)."""
+    return _calendar().is_session(_day(day))
+
+
+def session_close(day: date | str | pd.Timestamp) -> pd.Timestamp:
+    """The UTC close time of a session (13:00 ET on early-close days, 16:00 ET otherwise)."""
+    return _calendar().session_close(_day(day))
+
+
+def next_session(day: date | str | pd.Timestamp) -> pd.Timestamp:
+    """The first session strictly after ``day``."""
+    return _calendar().date_to_session(_day(day) + pd.Timedelta(days=1), direction="next").tz_localize(None)
+
+
+def previous_session(day: date | str | pd.Timestamp) -> pd.Timestamp:
+    """The last session strictly before ``day``."""
+    return _calendar().date_to_session(_day(day) - pd.Timedelta(days=1), direction="previous").tz_localize(None)
+
+
+def align_to_session(announced_at: datetime | str | pd.Timestamp, policy: AlignPolicy = "next") -> pd.Timestamp:
+    """The session whose close-to-close return first reflects news published at ``announced_at``.
+
+    ``next``: news during a session (before its close) belongs to that session; after the close,
+    on a weekend or a holiday it belongs to the next session. ``previous``: the last session that
+    closed at or before the announcement (the session already priced). ``exact``: the New York
+    date of the announcement, which must itself be a session.
+    A naive timestamp is read as New York time.
+    """
+    stamp = pd.Timestamp(announced_at)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(EXCHANGE_TZ)
+    day = _day(stamp)
+    if policy == "exact":
+        if not is_session(day):
+            raise ValueError(f"{day.date()} is not an NYSE session (announced_at {stamp.isoformat()})")
+        return day
+    if policy == "next":
+        if is_session(day) and stamp < session_close(day):
+            return day
+        return next_session(day)
+    if policy == "previous":
+        if is_session(day) and stamp >= session_close(day):
+            return day
+        return previous_session(day)
+    raise ValueError(f"unknown alignment policy {policy!r}; use 'next', 'previous' or 'exact'")
