@@ -1,0 +1,153 @@
+"""Market data domain: the daily ``prices`` asset and its data-quality checks."""
+
+
+import dagster as dg
+import pandas as pd
+
+from models.calendar import sessions
+from pipelines import warehouse as wh
+from pipelines.errors import SourceError, TransientSourceError
+from pipelines.assets.quality import check_result, read_frame
+from pipelines.partitions import partition_dates, price_partitions
+from pipelines.resources import PriceSourceResource, WarehouseResource
+
+MAX_MOVE = 0.35
+"""A close-to-close move larger than this without a split is flagged as a likely bad print."""
+
+STALE_SESSIONS = 3
+"""A ticker whose last bar is this many sessions behind the warehouse's newest bar is stale."""
+
+
+@dg.asset(
+    key=["core", "prices"],
+    group_name="market_data",
+    partitions_def=price_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=dg.RetryPolicy(
+        max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    ),
+    kinds={"duckdb", "python"},
+    metadata={"partition_expr": "date", "key": "(ticker, date)"},
+    description="Daily bars per ticker and NYSE session, replaced whole per partition (range) in one transaction.",
+)
+def prices(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, price_source: PriceSourceResource
+) -> dg.MaterializeResult:
+    start, end = partition_dates(context)
+    open_days = sessions(start, end)
+    if len(open_days) == 0:
+        context.log.info(f"NYSE closed {start}..{end}: nothing to ingest")
+        return dg.MaterializeResult(metadata={"rows": 0, "sessions": 0, "note": "market closed"})
+    source = price_source.build()
+    tickers = list(price_source.tickers)
+    context.log.info(
+        f"fetching {len(tickers)} tickers from '{source.name}' for {len(open_days)} sessions "
+        f"{open_days[0].date()}..{open_days[-1].date()}"
+    )
+    try:
+        frame = source.fetch_prices(tickers, open_days[0].date(), open_days[-1].date())
+    except TransientSourceError:
+        context.log.warning("transient source failure; Dagster's retry policy will try again")
+        raise
+    on_session = frame["date"].isin(open_days)
+    if not on_session.all():
+        dropped = frame.loc[~on_session, ["ticker", "date"]]
+        context.log.warning(f"dropping {len(dropped)} rows dated on non-sessions, e.g. {dropped.iloc[0].to_dict()}")
+        frame = frame.loc[on_session]
+    missing = sorted(set(tickers) - set(frame["ticker"]))
+    if missing:
+        raise SourceError(source.name, f"no rows for {start}..{end}", ticker=",".join(missing))
+    with warehouse.writer() as con:
+        rows = wh.replace_prices(con, frame, start, end, tickers, run_id=context.run_id)
+    per_ticker = frame.groupby("ticker").size()
+    return dg.MaterializeResult(
+        metadata={
+            "rows": rows,
+            "tickers": len(per_ticker),
+            "sessions": len(open_days),
+            "first_date": str(open_days[0].date()),
+            "last_date": str(open_days[-1].date()),
+            "source": source.name,
+            "rows_per_ticker_min": int(per_ticker.min()),
+        }
+    )
+
+
+@dg.asset_check(asset=prices, blocking=True, description="Prices are finite and positive; volume is not negative.")
+def prices_are_positive(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    bad = read_frame(
+        warehouse,
+        """
+        SELECT ticker, date, open, high, low, close, adj_close, volume FROM core.prices
+        WHERE NOT (isfinite(open) AND isfinite(high) AND isfinite(low) AND isfinite(close) AND isfinite(adj_close))
+           OR least(open, high, low, close, adj_close) <= 0 OR volume < 0
+        ORDER BY ticker, date
+        """,
+    )
+    return check_result(bad, "rows with NaN, infinite or non-positive prices")
+
+
+@dg.asset_check(asset=prices, description="low <= open, close <= high on every bar.")
+def ohlc_consistent(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    bad = read_frame(
+        warehouse,
+        """
+        SELECT ticker, date, open, high, low, close FROM core.prices
+        WHERE low > least(open, close) + 1e-9 OR high < greatest(open, close) - 1e-9 OR low > high
+        ORDER BY ticker, date
+        """,
+    )
+    return check_result(bad, "bars with inconsistent OHLC")
+
+
+@dg.asset_check(asset=prices, description=f"No close-to-close move beyond {MAX_MOVE:.0%} unless a split explains it.")
+def no_outsized_moves(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    bad = read_frame(
+        warehouse,
+        f"""
+        SELECT ticker, date, prev_close, close, split_ratio, round(move * 100, 2) AS move_pct FROM (
+            SELECT ticker, date, close, split_ratio,
+                   lag(close) OVER (PARTITION BY ticker ORDER BY date) AS prev_close,
+                   close * split_ratio / lag(close) OVER (PARTITION BY ticker ORDER BY date) - 1 AS move
+            FROM core.prices
+        ) WHERE abs(move) > {MAX_MOVE}
+        ORDER BY abs(move) DESC
+        """,
+    )
+    return check_result(bad, f"moves above {MAX_MOVE:.0%} without a split", dg.AssetCheckSeverity.WARN)
+
+
+@dg.asset_check(asset=prices, description="Every NYSE session between a ticker's first and last bar is present.")
+def no_missing_sessions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    bars = read_frame(warehouse, "SELECT ticker, date FROM core.prices ORDER BY ticker, date")
+    gaps = []
+    for ticker, days in bars.groupby("ticker")["date"]:
+        have = pd.DatetimeIndex(pd.to_datetime(days))
+        expected = sessions(have[0], have[-1])
+        absent = expected.difference(have)
+        extra = have.difference(expected)
+        if len(absent) or len(extra):
+            gaps.append({
+                "ticker": ticker, "missing": len(absent), "non_sessions": len(extra),
+                "first_missing": str(absent[0].date()) if len(absent) else "",
+                "first_non_session": str(extra[0].date()) if len(extra) else "",
+            })
+    return check_result(pd.DataFrame(gaps), "tickers with missing sessions or bars on non-sessions")
+
+
+@dg.asset_check(asset=prices, description=f"No ticker lags the newest bar by {STALE_SESSIONS}+ sessions.")
+def prices_not_stale(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    last = read_frame(warehouse, "SELECT ticker, max(date) AS last_date FROM core.prices GROUP BY ALL ORDER BY ticker")
+    if last.empty:
+        return dg.AssetCheckResult(passed=False, description="core.prices is empty")
+    newest = pd.Timestamp(last["last_date"].max())
+    lags = []
+    for row in last.itertuples():
+        behind = len(sessions(pd.Timestamp(row.last_date), newest)) - 1
+        if behind >= STALE_SESSIONS:
+            lags.append({"ticker": row.ticker, "last_date": str(row.last_date), "sessions_behind": behind})
+    result = check_result(pd.DataFrame(lags), "stale tickers")
+    return dg.AssetCheckResult(
+        passed=result.passed, severity=result.severity, description=result.description,
+        metadata={**result.metadata, "newest_bar": str(newest.date())},
+    )

@@ -1,0 +1,87 @@
+"""News domain: the daily ``headlines`` asset and its data-quality checks."""
+
+
+import dagster as dg
+import pandas as pd
+
+from pipelines import warehouse as wh
+from pipelines.assets.quality import check_result, read_frame
+from pipelines.partitions import news_partitions, partition_dates
+from pipelines.resources import NewsSourceResource, WarehouseResource
+
+
+@dg.asset(
+    key=["core", "headlines"],
+    group_name="news",
+    partitions_def=news_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=dg.RetryPolicy(
+        max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    ),
+    kinds={"duckdb", "python"},
+    metadata={"partition_expr": "ny_date", "key": "headline_id"},
+    description="Headlines per New York calendar day from every configured source, deduplicated into one row per story.",
+)
+def headlines(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, news_source: NewsSourceResource
+) -> dg.MaterializeResult:
+    start, end = partition_dates(context)
+    tickers = list(news_source.tickers)
+    frames = []
+    per_source: dict[str, int] = {}
+    for source in news_source.build():
+        frame = source.fetch_headlines(tickers, start, end)
+        context.log.info(f"'{source.name}': {len(frame)} headlines for {start}..{end}")
+        per_source[source.name] = len(frame)
+        frames.append(frame)
+    incoming = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    with warehouse.writer() as con:
+        rows = wh.replace_headlines(con, incoming, start, end, list(per_source), run_id=context.run_id)
+        stories = con.execute(
+            "SELECT count(*) FROM core.headlines WHERE ny_date BETWEEN ? AND ?", [start, end]
+        ).fetchone()[0]
+    return dg.MaterializeResult(
+        metadata={
+            "rows": rows,
+            "stories": int(stories),
+            "first_date": str(start),
+            "last_date": str(end),
+            **{f"rows_{name}": n for name, n in per_source.items()},
+        }
+    )
+
+
+@dg.asset_check(asset=headlines, description="No story appears twice under different ids (same URL or same title within a day).")
+def no_duplicate_headlines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    dupes = read_frame(
+        warehouse,
+        """
+        WITH keyed AS (
+            SELECT headline_id, published_at, title, url,
+                   lower(regexp_replace(trim(title), '\\s+', ' ', 'g')) AS norm_title
+            FROM core.headlines
+        )
+        SELECT a.headline_id AS first_id, b.headline_id AS second_id, a.title, a.url
+        FROM keyed AS a JOIN keyed AS b
+          ON a.headline_id < b.headline_id
+         AND ((a.url IS NOT NULL AND a.url = b.url)
+              OR (a.norm_title = b.norm_title AND abs(epoch(a.published_at) - epoch(b.published_at)) < 86400))
+        ORDER BY a.published_at
+        """,
+    )
+    return check_result(dupes, "duplicate stories")
+
+
+@dg.asset_check(asset=headlines, description="Every headline has a title, a timestamp not in the future, and its New York date.")
+def headlines_well_formed(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    bad = read_frame(
+        warehouse,
+        """
+        SELECT headline_id, published_at, ny_date, title FROM core.headlines
+        WHERE trim(title) = ''
+           OR published_at > now() + INTERVAL 1 DAY
+           OR ny_date <> CAST(timezone('America/New_York', published_at) AS DATE)
+        ORDER BY published_at
+        """,
+    )
+    return check_result(bad, "malformed headlines")

@@ -1,0 +1,158 @@
+"""The ``impact`` command line: the face over ingestion, the warehouse and the Dagster UI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines import warehouse
+from pipelines.resources import NewsSourceResource, PriceSourceResource
+from pipelines.sources import NEWS_SOURCES, PRICE_SOURCES
+from pipelines.universe import DEFAULT_TICKERS
+
+app = typer.Typer(help="ai-market-impact: what did this news do to these stocks, and was it significant?",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+
+DEMO_START = date(2023, 1, 3)
+DEMO_END = date(2025, 3, 31)
+
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option("--warehouse", help="DuckDB file (default: $IMPACT_WAREHOUSE or data/warehouse.duckdb)."),
+]
+
+
+def _parse_tickers(value: str | None) -> list[str]:
+    if not value:
+        return list(DEFAULT_TICKERS)
+    return [t.strip().upper() for t in value.replace(",", " ").split() if t.strip()]
+
+
+def _run_steps(steps: list[tuple[str, str, date, date, dict]], warehouse_file: Path | None) -> list:
+    """Run each (label, job, start, end, resources) as one Dagster run, with a progress line per step."""
+    from pipelines.runner import run_job
+
+    outcomes = []
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
+        for label, job, start, end, resources in steps:
+            task = progress.add_task(f"{label} {start}..{end}", total=1)
+            outcome = run_job(job, start, end, warehouse_file=warehouse_file, **resources)
+            status = "[green]ok[/]" if outcome.success else "[red]failed[/]"
+            progress.update(task, completed=1, description=f"{label} {start}..{end} {status} ({outcome.metadata.get('rows', 0)} rows)")
+            outcomes.append(outcome)
+            if not outcome.success:
+                break
+    return outcomes
+
+
+def _report(outcomes: list, warehouse_file: Path | None) -> None:
+    """Print checks and the warehouse overview; exit non-zero if a run failed."""
+    from pipelines.summary import warehouse_overview
+
+    for outcome in outcomes:
+        if not outcome.success:
+            console.print(f"[red]{outcome.job} failed[/] (run {outcome.run_id}): {outcome.error}")
+            raise typer.Exit(1)
+    checks = Table(title="Data-quality checks")
+    checks.add_column("job")
+    checks.add_column("check")
+    checks.add_column("result")
+    for outcome in outcomes:
+        for name, passed in sorted(outcome.checks.items()):
+            checks.add_row(outcome.job, name, "[green]pass[/]" if passed else "[yellow]fail[/]")
+    console.print(checks)
+    overview = warehouse_overview(warehouse_file)
+    _print_frame("Prices in the warehouse", overview["prices"])
+    _print_frame("Headlines in the warehouse", overview["headlines"])
+    if not overview["deepseek"].empty:
+        _print_frame("2025-01-27, the DeepSeek-R1 sell-off: close-to-close returns", overview["deepseek"])
+    console.print(f"Warehouse: {warehouse.warehouse_path(warehouse_file)}")
+
+
+def _print_frame(title: str, frame: pd.DataFrame) -> None:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[str(v) for v in row])
+    console.print(table)
+
+
+@app.command()
+def demo(warehouse_file: WarehouseOption = None) -> None:
+    """Ingest the embedded SIMULATED demo market and headlines for the whole range, then summarise."""
+    console.print(f"[bold]Demo market[/]: simulated prices and headlines (source = demo), {DEMO_START}..{DEMO_END}")
+    steps = [
+        ("prices ", "ingest_prices", DEMO_START, DEMO_END, {"price_source": PriceSourceResource(source="demo")}),
+        ("headlines", "ingest_news", DEMO_START, DEMO_END, {"news_source": NewsSourceResource(sources=["demo"])}),
+    ]
+    _report(_run_steps(steps, warehouse_file), warehouse_file)
+
+
+@app.command()
+def ingest(
+    start: Annotated[str, typer.Option(help="First date, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option(help="Last date, YYYY-MM-DD (inclusive).")],
+    source: Annotated[str, typer.Option(help=f"Price source: {', '.join(PRICE_SOURCES)}.")] = "demo",
+    path: Annotated[Path | None, typer.Option(help="Folder or file for --source files.")] = None,
+    tickers: Annotated[str | None, typer.Option(help="Comma-separated tickers (default: the AI universe + SPY QQQ SMH).")] = None,
+    news_source: Annotated[str | None, typer.Option(help=f"News sources, comma-separated: {', '.join(NEWS_SOURCES)} (default: the price source if it has news, else none).")] = None,
+    news_path: Annotated[Path | None, typer.Option(help="Folder or file for --news-source files.")] = None,
+    warehouse_file: WarehouseOption = None,
+) -> None:
+    """Ingest prices (and headlines) for a date range as one Dagster run per dataset."""
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as error:
+        raise typer.BadParameter(f"dates must be YYYY-MM-DD: {error}") from error
+    if last < first:
+        raise typer.BadParameter(f"--end {last} is before --start {first}")
+    if source not in PRICE_SOURCES:
+        raise typer.BadParameter(f"unknown source {source!r}; choose one of {', '.join(PRICE_SOURCES)}")
+    names = _parse_tickers(tickers)
+    news = [n.strip() for n in (news_source or (source if source in ("demo", "yahoo") else "")).split(",") if n.strip()]
+    unknown = [n for n in news if n not in NEWS_SOURCES]
+    if unknown:
+        raise typer.BadParameter(f"unknown news source(s) {unknown}; choose from {', '.join(NEWS_SOURCES)}")
+    steps = [("prices ", "ingest_prices", first, last,
+              {"price_source": PriceSourceResource(source=source, path=str(path) if path else None, tickers=names)})]
+    if news:
+        steps.append(("headlines", "ingest_news", first, last, {
+            "news_source": NewsSourceResource(sources=news, path=str(news_path) if news_path else None, tickers=names)
+        }))
+    _report(_run_steps(steps, warehouse_file), warehouse_file)
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI on 127.0.0.1.")] = 3000,
+    warehouse_file: WarehouseOption = None,
+) -> None:
+    """Start the Dagster UI (dagster dev) on this warehouse; Ctrl-C stops it."""
+    from pipelines.runner import dagster_home
+
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home(warehouse_file)),
+           warehouse.WAREHOUSE_ENV: str(warehouse.warehouse_path(warehouse_file))}
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(command, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        raise typer.Exit(process.wait())
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        raise typer.Exit(process.wait()) from None
+
+
+if __name__ == "__main__":
+    app()

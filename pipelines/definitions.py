@@ -1,0 +1,62 @@
+"""Dagster definitions: assets grouped by domain, ingestion jobs, after-close schedules.
+
+Load in the UI with ``dagster dev -m pipelines.definitions``. Sources and the warehouse come
+from IMPACT_* environment variables (see README), defaulting to the offline demo.
+"""
+
+
+import dagster as dg
+
+from models.calendar import EXCHANGE_TZ, is_session
+from pipelines.assets import market, news
+from pipelines.partitions import news_partitions, price_partitions
+from pipelines.resources import resources_from_env
+
+WRITER_TAG = {"impact/warehouse-writer": "duckdb"}
+"""Every run that writes carries this tag; dagster.yaml limits runs with it to one at a time."""
+
+ingest_prices_job = dg.define_asset_job(
+    "ingest_prices",
+    selection=dg.AssetSelection.assets(market.prices),
+    partitions_def=price_partitions,
+    tags=WRITER_TAG,
+    description="Daily bars for the universe, one NYSE session (or a range, as one run).",
+)
+
+ingest_news_job = dg.define_asset_job(
+    "ingest_news",
+    selection=dg.AssetSelection.assets(news.headlines),
+    partitions_def=news_partitions,
+    tags=WRITER_TAG,
+    description="Headlines for one New York calendar day (or a range, as one run).",
+)
+
+
+@dg.schedule(job=ingest_prices_job, cron_schedule="30 17 * * 1-5", execution_timezone=EXCHANGE_TZ)
+def prices_after_close(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """Ingest today's session at 17:30 New York time, after the close and the closing auction."""
+    today = context.scheduled_execution_time.date()
+    if not is_session(today):
+        return dg.SkipReason(f"{today} is not an NYSE session")
+    return dg.RunRequest(partition_key=today.isoformat())
+
+
+@dg.schedule(job=ingest_news_job, cron_schedule="55 23 * * *", execution_timezone=EXCHANGE_TZ)
+def news_end_of_day(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Ingest the day's headlines just before midnight New York time, weekends included."""
+    return dg.RunRequest(partition_key=context.scheduled_execution_time.date().isoformat())
+
+
+def build_definitions(warehouse_file: str | None = None, **resources: dg.ConfigurableResource) -> dg.Definitions:
+    """All definitions; resources come from the environment unless given (the warehouse file too)."""
+    return dg.Definitions(
+        assets=[market.prices, news.headlines],
+        asset_checks=dg.load_asset_checks_from_modules([market, news]),
+        jobs=[ingest_prices_job, ingest_news_job],
+        schedules=[prices_after_close, news_end_of_day],
+        resources={**resources_from_env(warehouse_file), **resources},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

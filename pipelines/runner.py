@@ -1,0 +1,105 @@
+"""Launch the ingestion jobs over a date range as single Dagster runs, recorded in the Dagster instance.
+
+The CLI and the tests use this; the Dagster UI and schedules launch the same jobs themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines import warehouse
+from pipelines.definitions import build_definitions
+from pipelines.partitions import news_partitions, price_partitions
+from pipelines.resources import NewsSourceResource, PriceSourceResource
+
+DAGSTER_YAML = """\
+# Written by ai-market-impact. DuckDB has one writer at a time: runs that write queue behind each other.
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: "impact/warehouse-writer"
+        limit: 1
+telemetry:
+  enabled: false
+"""
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def dagster_home(warehouse_file: str | Path | None = None) -> Path:
+    """``$DAGSTER_HOME``, else a ``.dagster`` folder beside the warehouse (so the UI sees the CLI's runs)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or warehouse.warehouse_path(warehouse_file).parent / ".dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return home
+
+
+def instance_for(warehouse_file: str | Path | None = None) -> dg.DagsterInstance:
+    """The persistent Dagster instance that records the CLI's runs."""
+    return dg.DagsterInstance.from_config(str(dagster_home(warehouse_file)))
+
+
+@dataclass
+class RunOutcome:
+    """What one job run did: its id, success, and the metadata and checks it produced."""
+
+    job: str
+    run_id: str
+    success: bool
+    metadata: dict[str, object] = field(default_factory=dict)
+    checks: dict[str, bool] = field(default_factory=dict)
+    error: str | None = None
+
+
+def partition_range(partitions: dg.TimeWindowPartitionsDefinition, start: date, end: date) -> tuple[str, str]:
+    """The first and last partition keys inside ``start``..``end`` (weekends fall away for prices)."""
+    keys = [k for k in partitions.get_partition_keys() if start.isoformat() <= k <= end.isoformat()]
+    if not keys:
+        raise ValueError(f"no partitions between {start} and {end} (partitions start {partitions.start.date()})")
+    return keys[0], keys[-1]
+
+
+def run_job(
+    job_name: str,
+    start: date,
+    end: date,
+    *,
+    warehouse_file: str | Path | None = None,
+    price_source: PriceSourceResource | None = None,
+    news_source: NewsSourceResource | None = None,
+    instance: dg.DagsterInstance | None = None,
+) -> RunOutcome:
+    """Run ``job_name`` over the partitions from ``start`` to ``end`` as one run; never raises for a failed run."""
+    overrides = {k: v for k, v in {"price_source": price_source, "news_source": news_source}.items() if v is not None}
+    defs = build_definitions(str(warehouse_file) if warehouse_file else None, **overrides)
+    job = defs.get_job_def(job_name)
+    partitions = price_partitions if job_name == "ingest_prices" else news_partitions
+    first, last = partition_range(partitions, start, end)
+    result = job.execute_in_process(
+        instance=instance or instance_for(warehouse_file),
+        run_config=QUIET_LOGS,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        raise_on_error=False,
+    )
+    metadata: dict[str, object] = {}
+    for event in result.get_asset_materialization_events()[:1]:
+        metadata = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    error = None
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        if failures:
+            info = failures[0].step_failure_data.error
+            while info.cause is not None and info.cls_name.startswith("Dagster"):
+                info = info.cause
+            error = f"{info.cls_name}: {info.message.strip()}"
+        else:
+            error = "run failed"
+    return RunOutcome(job_name, result.run_id, result.success, metadata, checks, error)

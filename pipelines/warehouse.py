@@ -1,0 +1,312 @@
+"""The DuckDB warehouse: schema, atomic partition upserts, and short read-only connections.
+
+Imports no Dagster and no other pipelines module so dashboards and ``impact sql`` can use it
+cheaply. DuckDB allows one writer process or many read-only readers, never both: readers keep
+their connections short and retry while a writer holds the file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.errors import WarehouseError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse.duckdb"
+WAREHOUSE_ENV = "IMPACT_WAREHOUSE"
+
+SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS core;
+CREATE SCHEMA IF NOT EXISTS mart;
+
+-- Prices exactly as each source delivered them; one row per (source, ticker, session).
+CREATE TABLE IF NOT EXISTS raw.prices (
+    source       VARCHAR   NOT NULL,
+    ticker       VARCHAR   NOT NULL,
+    date         DATE      NOT NULL,
+    open         DOUBLE    NOT NULL,
+    high         DOUBLE    NOT NULL,
+    low          DOUBLE    NOT NULL,
+    close        DOUBLE    NOT NULL,
+    adj_close    DOUBLE    NOT NULL,
+    volume       BIGINT    NOT NULL,
+    split_ratio  DOUBLE    NOT NULL,
+    dividend     DOUBLE    NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    run_id       VARCHAR,
+    PRIMARY KEY (source, ticker, date)
+);
+
+-- One bar per ticker and NYSE session (America/New_York), from the latest ingestion.
+CREATE TABLE IF NOT EXISTS core.prices (
+    ticker       VARCHAR   NOT NULL,
+    date         DATE      NOT NULL,
+    open         DOUBLE    NOT NULL,
+    high         DOUBLE    NOT NULL,
+    low          DOUBLE    NOT NULL,
+    close        DOUBLE    NOT NULL,
+    adj_close    DOUBLE    NOT NULL,
+    volume       BIGINT    NOT NULL,
+    split_ratio  DOUBLE    NOT NULL,
+    dividend     DOUBLE    NOT NULL,
+    source       VARCHAR   NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (ticker, date)
+);
+
+-- Headlines as each source delivered them; ny_date is the New York calendar date (the partition).
+CREATE TABLE IF NOT EXISTS raw.headlines (
+    source       VARCHAR   NOT NULL,
+    headline_id  VARCHAR   NOT NULL,
+    ny_date      DATE      NOT NULL,
+    published_at TIMESTAMPTZ NOT NULL,
+    title        VARCHAR   NOT NULL,
+    summary      VARCHAR,
+    url          VARCHAR,
+    publisher    VARCHAR,
+    tickers      VARCHAR[] NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    run_id       VARCHAR,
+    PRIMARY KEY (source, headline_id)
+);
+
+-- One row per story, deduplicated across sources and re-runs; tickers are the union.
+CREATE TABLE IF NOT EXISTS core.headlines (
+    headline_id  VARCHAR   PRIMARY KEY,
+    ny_date      DATE      NOT NULL,
+    published_at TIMESTAMPTZ NOT NULL,
+    title        VARCHAR   NOT NULL,
+    summary      VARCHAR,
+    url          VARCHAR,
+    publisher    VARCHAR,
+    tickers      VARCHAR[] NOT NULL,
+    source       VARCHAR   NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL
+);
+
+-- What each ingestion wrote: feeds the freshness view of the dashboards.
+CREATE TABLE IF NOT EXISTS raw.ingestions (
+    dataset      VARCHAR   NOT NULL,
+    source       VARCHAR   NOT NULL,
+    range_start  DATE      NOT NULL,
+    range_end    DATE      NOT NULL,
+    rows         BIGINT    NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    run_id       VARCHAR
+);
+
+-- Headlines one row per (headline, ticker): the long form most queries want.
+CREATE OR REPLACE VIEW core.headline_tickers AS
+SELECT h.headline_id, unnest(h.tickers) AS ticker, h.ny_date, h.published_at, h.title, h.source
+FROM core.headlines AS h;
+"""
+
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "lock on file")
+
+
+def warehouse_path(override: str | Path | None = None) -> Path:
+    """The warehouse file: an explicit path, else ``$IMPACT_WAREHOUSE``, else data/warehouse.duckdb."""
+    chosen = override or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
+    return Path(chosen).expanduser().resolve()
+
+
+def _is_lock_error(error: Exception) -> bool:
+    return any(marker in str(error) for marker in _LOCK_MARKERS)
+
+
+def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    """Open the file, retrying with backoff while another process holds a conflicting lock."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if not _is_lock_error(error) or time.monotonic() >= deadline:
+                mode = "read-only" if read_only else "read-write"
+                raise WarehouseError(f"cannot open warehouse {path} {mode}: {error}") from error
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+@contextmanager
+def writer(path: str | Path | None = None, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection with the schema in place; only Dagster runs and the CLI use it."""
+    target = warehouse_path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise WarehouseError(f"cannot create the warehouse folder {target.parent}: {error}") from error
+    con = _open(target, read_only=False, wait_s=wait_s)
+    try:
+        con.execute(SCHEMA_SQL)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def reader(path: str | Path | None = None, wait_s: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short read-only connection; retries while a writer holds the file."""
+    target = warehouse_path(path)
+    if not target.exists():
+        raise WarehouseError(f"no warehouse at {target}: run `impact demo` or `impact ingest` first")
+    con = _open(target, read_only=True, wait_s=wait_s)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def query(sql: str, params: Sequence[object] | None = None, path: str | Path | None = None) -> pd.DataFrame:
+    """Run one read-only query and return a DataFrame, holding the file only for that query."""
+    with reader(path) as con:
+        return con.execute(sql, params or []).df()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All-or-nothing: commit when the block succeeds, roll back and re-raise when it does not."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def replace_prices(
+    con: duckdb.DuckDBPyConnection,
+    prices: pd.DataFrame,
+    start: date,
+    end: date,
+    tickers: Sequence[str],
+    run_id: str | None = None,
+) -> int:
+    """Replace ``tickers``' bars from ``start`` to ``end`` with ``prices`` in one transaction.
+
+    ``prices`` is a validated canonical frame (pipelines.sources.base). Re-running the same range
+    leaves identical rows: nothing outside the range or the tickers is touched.
+    """
+    if prices.empty:
+        raise ValueError("replace_prices needs rows; an empty answer is a source error")
+    outside = prices[(prices["date"].dt.date < start) | (prices["date"].dt.date > end)]
+    if not outside.empty:
+        first = outside.iloc[0]
+        raise ValueError(f"ticker {first['ticker']} date {first['date'].date()} lies outside the partition {start}..{end}")
+    frame = prices.assign(ingested_at=_now(), run_id=run_id)
+    frame["date"] = frame["date"].dt.date
+    sources = sorted(frame["source"].unique())
+    with transaction(con):
+        con.register("incoming_prices", frame)
+        try:
+            con.execute(
+                "DELETE FROM raw.prices WHERE source IN (SELECT unnest(?)) AND ticker IN (SELECT unnest(?)) "
+                "AND date BETWEEN ? AND ?",
+                [sources, list(tickers), start, end],
+            )
+            con.execute(
+                "INSERT INTO raw.prices BY NAME SELECT source, ticker, date, open, high, low, close, adj_close, "
+                "volume, split_ratio, dividend, ingested_at, run_id FROM incoming_prices"
+            )
+            con.execute(
+                "DELETE FROM core.prices WHERE ticker IN (SELECT unnest(?)) AND date BETWEEN ? AND ?",
+                [list(tickers), start, end],
+            )
+            con.execute(
+                "INSERT INTO core.prices BY NAME SELECT ticker, date, open, high, low, close, adj_close, volume, "
+                "split_ratio, dividend, source, ingested_at FROM incoming_prices"
+            )
+            _log_ingestion(con, "prices", ",".join(sources), start, end, len(frame), run_id)
+        finally:
+            con.unregister("incoming_prices")
+    return len(frame)
+
+
+def replace_headlines(
+    con: duckdb.DuckDBPyConnection,
+    headlines: pd.DataFrame,
+    start: date,
+    end: date,
+    sources: Sequence[str],
+    run_id: str | None = None,
+) -> int:
+    """Replace what ``sources`` delivered for New York dates ``start``..``end``, then rebuild core rows.
+
+    ``headlines`` is a validated canonical frame; its ``source`` column may hold several names
+    joined by commas when one source's duplicates were merged. core.headlines is rebuilt for the
+    range from every source in raw, so a story seen by two sources is one row with both named.
+    """
+    frame = headlines.copy()
+    frame["ny_date"] = frame["published_at"].dt.tz_convert("America/New_York").dt.date
+    outside = frame[(frame["ny_date"] < start) | (frame["ny_date"] > end)]
+    if not outside.empty:
+        raise ValueError(f"headline {outside.iloc[0]['headline_id']} lies outside the partition {start}..{end}")
+    frame["ingested_at"] = _now()
+    frame["run_id"] = run_id
+    with transaction(con):
+        con.register("incoming_headlines", frame)
+        try:
+            con.execute(
+                "DELETE FROM raw.headlines WHERE source IN (SELECT unnest(?)) AND ny_date BETWEEN ? AND ?",
+                [list(sources), start, end],
+            )
+            con.execute(
+                "INSERT INTO raw.headlines BY NAME SELECT source, headline_id, ny_date, published_at, title, "
+                "summary, url, publisher, tickers, ingested_at, run_id FROM incoming_headlines"
+            )
+            # A story's id is fixed by its UTC day, so its copies can straddle two New York dates:
+            # rebuild every story touched by the range from all of its raw copies.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE touched_headlines AS "
+                "SELECT headline_id FROM raw.headlines WHERE ny_date BETWEEN $1 AND $2 "
+                "UNION SELECT headline_id FROM core.headlines WHERE ny_date BETWEEN $1 AND $2",
+                [start, end],
+            )
+            con.execute("DELETE FROM core.headlines WHERE headline_id IN (SELECT headline_id FROM touched_headlines)")
+            con.execute(
+                """
+                INSERT INTO core.headlines BY NAME
+                SELECT headline_id,
+                       min(ny_date) AS ny_date,
+                       min(published_at) AS published_at,
+                       arg_min(title, published_at) AS title,
+                       arg_min(summary, published_at) FILTER (WHERE summary IS NOT NULL) AS summary,
+                       arg_min(url, published_at) FILTER (WHERE url IS NOT NULL) AS url,
+                       arg_min(publisher, published_at) FILTER (WHERE publisher IS NOT NULL) AS publisher,
+                       list_sort(list_distinct(flatten(list(tickers)))) AS tickers,
+                       string_agg(DISTINCT source, ',' ORDER BY source) AS source,
+                       max(ingested_at) AS ingested_at
+                FROM raw.headlines
+                WHERE headline_id IN (SELECT headline_id FROM touched_headlines)
+                GROUP BY headline_id
+                """
+            )
+            con.execute("DROP TABLE touched_headlines")
+            _log_ingestion(con, "headlines", ",".join(sorted(sources)), start, end, len(frame), run_id)
+        finally:
+            con.unregister("incoming_headlines")
+    return len(frame)
+
+
+def _log_ingestion(
+    con: duckdb.DuckDBPyConnection, dataset: str, source: str, start: date, end: date, rows: int, run_id: str | None
+) -> None:
+    con.execute(
+        "INSERT INTO raw.ingestions VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [dataset, source, start, end, rows, _now(), run_id],
+    )
