@@ -19,14 +19,12 @@ from rich.table import Table
 from pipelines import warehouse
 from pipelines.resources import NewsSourceResource, PriceSourceResource
 from pipelines.sources import NEWS_SOURCES, PRICE_SOURCES
+from pipelines.sources.demo_market import DEMO_END, DEMO_START
 from pipelines.universe import DEFAULT_TICKERS
 
 app = typer.Typer(help="ai-market-impact: what did this news do to these stocks, and was it significant?",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
-
-DEMO_START = date(2023, 1, 3)
-DEMO_END = date(2025, 3, 31)
 
 WarehouseOption = Annotated[
     Path | None,

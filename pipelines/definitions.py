@@ -9,7 +9,6 @@ import dagster as dg
 
 from models.calendar import EXCHANGE_TZ, is_session
 from pipelines.assets import market, news
-from pipelines.partitions import news_partitions, price_partitions
 from pipelines.resources import resources_from_env
 
 WRITER_TAG = {"impact/warehouse-writer": "duckdb"}
@@ -18,7 +17,6 @@ WRITER_TAG = {"impact/warehouse-writer": "duckdb"}
 ingest_prices_job = dg.define_asset_job(
     "ingest_prices",
     selection=dg.AssetSelection.assets(market.prices),
-    partitions_def=price_partitions,
     tags=WRITER_TAG,
     description="Daily bars for the universe, one NYSE session (or a range, as one run).",
 )
@@ -26,7 +24,6 @@ ingest_prices_job = dg.define_asset_job(
 ingest_news_job = dg.define_asset_job(
     "ingest_news",
     selection=dg.AssetSelection.assets(news.headlines),
-    partitions_def=news_partitions,
     tags=WRITER_TAG,
     description="Headlines for one New York calendar day (or a range, as one run).",
 )

@@ -1,4 +1,4 @@
-"""Partitions in New York time: prices per weekday session, headlines per calendar day."""
+"""Partitions in New York time (prices per weekday session, headlines per calendar day) and retries."""
 
 from __future__ import annotations
 
@@ -21,6 +21,20 @@ price_partitions = dg.TimeWindowPartitionsDefinition(
 
 # Every calendar day: news does not stop on weekends and holidays.
 news_partitions = dg.DailyPartitionsDefinition(start_date=HISTORY_START, timezone=EXCHANGE_TZ, end_offset=1)
+
+
+NETWORK_RETRY = dg.RetryPolicy(
+    max_retries=3,
+    delay=float(os.environ.get("IMPACT_RETRY_DELAY_S", "10")),
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
+)
+"""Retries for transient source failures only: permanent ones raise ``dg.Failure(allow_retries=False)``."""
+
+
+def permanent_failure(error: Exception) -> dg.Failure:
+    """A failure that names its cause and is not retried: bad data does not fix itself."""
+    return dg.Failure(description=str(error), allow_retries=False)
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:

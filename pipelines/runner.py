@@ -79,7 +79,7 @@ def run_job(
     """Run ``job_name`` over the partitions from ``start`` to ``end`` as one run; never raises for a failed run."""
     overrides = {k: v for k, v in {"price_source": price_source, "news_source": news_source}.items() if v is not None}
     defs = build_definitions(str(warehouse_file) if warehouse_file else None, **overrides)
-    job = defs.get_job_def(job_name)
+    job = defs.resolve_job_def(job_name)
     partitions = price_partitions if job_name == "ingest_prices" else news_partitions
     first, last = partition_range(partitions, start, end)
     result = job.execute_in_process(
@@ -96,10 +96,14 @@ def run_job(
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
         if failures:
-            info = failures[0].step_failure_data.error
-            while info.cause is not None and info.cls_name.startswith("Dagster"):
-                info = info.cause
-            error = f"{info.cls_name}: {info.message.strip()}"
+            data = failures[0].step_failure_data
+            if data.user_failure_data is not None and data.user_failure_data.description:
+                error = data.user_failure_data.description
+            else:
+                info = data.error
+                while info.cause is not None:
+                    info = info.cause
+                error = f"{info.cls_name}: {info.message.strip()}"
         else:
             error = "run failed"
     return RunOutcome(job_name, result.run_id, result.success, metadata, checks, error)

@@ -6,9 +6,9 @@ import pandas as pd
 
 from models.calendar import sessions
 from pipelines import warehouse as wh
-from pipelines.errors import SourceError, TransientSourceError
+from pipelines.errors import ImpactError, SourceError, TransientSourceError
 from pipelines.assets.quality import check_result, read_frame
-from pipelines.partitions import partition_dates, price_partitions
+from pipelines.partitions import NETWORK_RETRY, partition_dates, permanent_failure, price_partitions
 from pipelines.resources import PriceSourceResource, WarehouseResource
 
 MAX_MOVE = 0.35
@@ -23,9 +23,7 @@ STALE_SESSIONS = 3
     group_name="market_data",
     partitions_def=price_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=dg.RetryPolicy(
-        max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-    ),
+    retry_policy=NETWORK_RETRY,
     kinds={"duckdb", "python"},
     metadata={"partition_expr": "date", "key": "(ticker, date)"},
     description="Daily bars per ticker and NYSE session, replaced whole per partition (range) in one transaction.",
@@ -46,9 +44,11 @@ def prices(
     )
     try:
         frame = source.fetch_prices(tickers, open_days[0].date(), open_days[-1].date())
-    except TransientSourceError:
-        context.log.warning("transient source failure; Dagster's retry policy will try again")
+    except TransientSourceError as error:
+        context.log.warning(f"transient source failure, the retry policy decides what follows: {error}")
         raise
+    except ImpactError as error:
+        raise permanent_failure(error) from error
     on_session = frame["date"].isin(open_days)
     if not on_session.all():
         dropped = frame.loc[~on_session, ["ticker", "date"]]
@@ -56,7 +56,7 @@ def prices(
         frame = frame.loc[on_session]
     missing = sorted(set(tickers) - set(frame["ticker"]))
     if missing:
-        raise SourceError(source.name, f"no rows for {start}..{end}", ticker=",".join(missing))
+        raise permanent_failure(SourceError(source.name, f"no rows for {start}..{end}", ticker=",".join(missing)))
     with warehouse.writer() as con:
         rows = wh.replace_prices(con, frame, start, end, tickers, run_id=context.run_id)
     per_ticker = frame.groupby("ticker").size()

@@ -6,7 +6,8 @@ import pandas as pd
 
 from pipelines import warehouse as wh
 from pipelines.assets.quality import check_result, read_frame
-from pipelines.partitions import news_partitions, partition_dates
+from pipelines.errors import ImpactError, TransientSourceError
+from pipelines.partitions import NETWORK_RETRY, news_partitions, partition_dates, permanent_failure
 from pipelines.resources import NewsSourceResource, WarehouseResource
 
 
@@ -15,9 +16,7 @@ from pipelines.resources import NewsSourceResource, WarehouseResource
     group_name="news",
     partitions_def=news_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=dg.RetryPolicy(
-        max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-    ),
+    retry_policy=NETWORK_RETRY,
     kinds={"duckdb", "python"},
     metadata={"partition_expr": "ny_date", "key": "headline_id"},
     description="Headlines per New York calendar day from every configured source, deduplicated into one row per story.",
@@ -30,7 +29,13 @@ def headlines(
     frames = []
     per_source: dict[str, int] = {}
     for source in news_source.build():
-        frame = source.fetch_headlines(tickers, start, end)
+        try:
+            frame = source.fetch_headlines(tickers, start, end)
+        except TransientSourceError as error:
+            context.log.warning(f"transient source failure, the retry policy decides what follows: {error}")
+            raise
+        except ImpactError as error:
+            raise permanent_failure(error) from error
         context.log.info(f"'{source.name}': {len(frame)} headlines for {start}..{end}")
         per_source[source.name] = len(frame)
         frames.append(frame)
