@@ -88,3 +88,18 @@ def align_to_session(announced_at: datetime | str | pd.Timestamp, policy: AlignP
             return day
         return previous_session(day)
     raise ValueError(f"unknown alignment policy {policy!r}; use 'next', 'previous' or 'exact'")
+
+
+def align_many(timestamps: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Vectorised ``align_to_session(..., "next")`` for tz-aware timestamps: the first session whose
+    close comes after each timestamp (so after-close, weekend and holiday news moves the next session)."""
+    stamps = pd.DatetimeIndex(timestamps)
+    if stamps.tz is None:
+        raise ValueError("align_many needs tz-aware timestamps")
+    calendar = _calendar()
+    closes = calendar.closes
+    positions = closes.searchsorted(stamps.tz_convert("UTC"), side="right")
+    if len(positions) and positions.max() >= len(closes):
+        late = stamps[positions >= len(closes)][0]
+        raise ValueError(f"{late.isoformat()} is after the last session the calendar knows ({calendar.last_session.date()})")
+    return pd.DatetimeIndex(closes.index[positions]).tz_localize(None)

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from models.calendar import align_many
 from pipelines.errors import WarehouseError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +69,7 @@ CREATE TABLE IF NOT EXISTS raw.headlines (
     source       VARCHAR   NOT NULL,
     headline_id  VARCHAR   NOT NULL,
     ny_date      DATE      NOT NULL,
+    session_date DATE      NOT NULL,
     published_at TIMESTAMPTZ NOT NULL,
     title        VARCHAR   NOT NULL,
     summary      VARCHAR,
@@ -80,9 +82,11 @@ CREATE TABLE IF NOT EXISTS raw.headlines (
 );
 
 -- One row per story, deduplicated across sources and re-runs; tickers are the union.
+-- session_date: the NYSE session the story can first move (after the close, weekends, holidays: the next one).
 CREATE TABLE IF NOT EXISTS core.headlines (
     headline_id  VARCHAR   PRIMARY KEY,
     ny_date      DATE      NOT NULL,
+    session_date DATE      NOT NULL,
     published_at TIMESTAMPTZ NOT NULL,
     title        VARCHAR   NOT NULL,
     summary      VARCHAR,
@@ -106,7 +110,7 @@ CREATE TABLE IF NOT EXISTS raw.ingestions (
 
 -- Headlines one row per (headline, ticker): the long form most queries want.
 CREATE OR REPLACE VIEW core.headline_tickers AS
-SELECT h.headline_id, unnest(h.tickers) AS ticker, h.ny_date, h.published_at, h.title, h.source
+SELECT h.headline_id, unnest(h.tickers) AS ticker, h.ny_date, h.session_date, h.published_at, h.title, h.source
 FROM core.headlines AS h;
 """
 
@@ -253,6 +257,7 @@ def replace_headlines(
     """
     frame = headlines.copy()
     frame["ny_date"] = frame["published_at"].dt.tz_convert("America/New_York").dt.date
+    frame["session_date"] = align_many(frame["published_at"]).date
     outside = frame[(frame["ny_date"] < start) | (frame["ny_date"] > end)]
     if not outside.empty:
         raise ValueError(f"headline {outside.iloc[0]['headline_id']} lies outside the partition {start}..{end}")
@@ -266,7 +271,7 @@ def replace_headlines(
                 [list(sources), start, end],
             )
             con.execute(
-                "INSERT INTO raw.headlines BY NAME SELECT source, headline_id, ny_date, published_at, title, "
+                "INSERT INTO raw.headlines BY NAME SELECT source, headline_id, ny_date, session_date, published_at, title, "
                 "summary, url, publisher, tickers, ingested_at, run_id FROM incoming_headlines"
             )
             # A story's id is fixed by its UTC day, so its copies can straddle two New York dates:
@@ -283,6 +288,7 @@ def replace_headlines(
                 INSERT INTO core.headlines BY NAME
                 SELECT headline_id,
                        min(ny_date) AS ny_date,
+                       min(session_date) AS session_date,
                        min(published_at) AS published_at,
                        arg_min(title, published_at) AS title,
                        arg_min(summary, published_at) FILTER (WHERE summary IS NOT NULL) AS summary,

@@ -111,6 +111,8 @@ def test_headline_partition_is_the_new_york_date(tmp_path):
         warehouse.replace_headlines(con, late, date(2025, 1, 27), date(2025, 1, 27), ["alpha"])
     assert _count(path, "SELECT count(*) FROM core.headlines WHERE ny_date = DATE '2025-01-27'") == 1
     assert _count(path, "SELECT count(*) FROM core.headline_tickers WHERE ticker = 'NVDA'") == 1
+    # 21:30 New York time is after the close: the story can first move the next session.
+    assert _count(path, "SELECT count(*) FROM core.headlines WHERE session_date = DATE '2025-01-28'") == 1
 
 
 def test_reader_needs_an_existing_warehouse(tmp_path):

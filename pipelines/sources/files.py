@@ -119,12 +119,12 @@ def _read_table(path: Path) -> _Table:
         if not isinstance(frame.index, pd.RangeIndex):
             frame = frame.reset_index()
         header = [str(c) for c in frame.columns]
-        data = {h: frame[c].reset_index(drop=True) for h, c in zip(header, frame.columns)}
+        data = {h: frame[c].reset_index(drop=True) for h, c in zip(header, frame.columns, strict=True)}
         numbers = np.arange(1, len(frame) + 1)
     else:
         header, records, rows = _read_csv(path)
-        by_column = list(zip(*records)) if records else [() for _ in header]
-        data = {h: pd.Series(list(values), dtype=object) for h, values in zip(header, by_column)}
+        by_column = list(zip(*records, strict=True)) if records else [() for _ in header]
+        data = {h: pd.Series(list(values), dtype=object) for h, values in zip(header, by_column, strict=True)}
         numbers = np.asarray(rows, dtype=int)
     columns: dict[str, pd.Series] = {}
     headers: dict[str, str] = {}
@@ -209,7 +209,7 @@ class FilePriceSource:
         else:
             raise SourceError(str(self.path), "no such file or folder")
         chosen = []
-        for symbol, frame in zip(symbols, frames):
+        for symbol, frame in zip(symbols, frames, strict=True):
             rows = _between(frame, start, end)
             if rows.empty:
                 raise SourceError(str(self.path), f"no rows between {start} and {end}", ticker=symbol)
@@ -221,7 +221,8 @@ class FilePriceSource:
         if not matches:
             raise SourceError(str(self.path), f"no {symbol}.csv or {symbol}.parquet in folder {self.path}", ticker=symbol)
         if len(matches) > 1:
-            raise SourceError(str(self.path), f"ambiguous: several files for {symbol}: {[p.name for p in matches]}", ticker=symbol)
+            names = [p.name for p in matches]
+            raise SourceError(str(self.path), f"ambiguous: several files for {symbol}: {names}", ticker=symbol)
         return matches[0]
 
     def _from_folder(self, symbol: str) -> pd.DataFrame:

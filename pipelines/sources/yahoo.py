@@ -153,7 +153,7 @@ class _Watch(logging.Handler):
             parts.append(f"Yahoo answered {'HTTP ' + str(last.status) if last.status else 'nothing'}: {last.note}")
         if symbol in self.reasons:
             parts.append(f"yfinance: {self.reasons[symbol]}")
-        return "; ".join(parts) or "no rows in Yahoo's answer"
+        return "; ".join(parts) or "Yahoo gave no reason"
 
 
 def _failure(origin: str, failed: list[str], what: str, watch: _Watch) -> SourceError:
@@ -161,7 +161,7 @@ def _failure(origin: str, failed: list[str], what: str, watch: _Watch) -> Source
     detail = f"{what} " + "; ".join(f"{s} ({watch.explain(s)})" for s in failed)
     ticker = failed[0] if len(failed) == 1 else None
     if any(watch.transient(s) for s in failed):
-        # yfinance memoises answers for past ranges in-process; forget the failed ones so a retry refetches.
+        # yfinance memoises answers for past ranges in-process (5xx pages too): forget them so a retry refetches.
         YfData.cache_get.cache_clear()
         return TransientSourceError(origin, detail, ticker=ticker)
     return SourceError(origin, detail, ticker=ticker)
