@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import warnings
 import subprocess
 import sys
 from datetime import date
@@ -22,6 +23,7 @@ from pipelines.sources import NEWS_SOURCES, PRICE_SOURCES
 from pipelines.sources.demo_market import DEMO_END, DEMO_START
 from pipelines.universe import DEFAULT_TICKERS
 
+warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 app = typer.Typer(help="ai-market-impact: what did this news do to these stocks, and was it significant?",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
@@ -80,6 +82,10 @@ def _report(outcomes: list, warehouse_file: Path | None) -> None:
 
 
 def _print_frame(title: str, frame: pd.DataFrame) -> None:
+    frame = frame.copy()
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]) and (frame[column].dt.normalize() == frame[column]).all():
+            frame[column] = frame[column].dt.strftime("%Y-%m-%d")
     table = Table(title=title)
     for column in frame.columns:
         table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")

@@ -22,7 +22,13 @@ import requests
 from pipelines.errors import DataValidationError, SourceError, TransientSourceError
 from pipelines.sources.base import HEADLINE_COLUMNS, validate_headlines
 from pipelines.sources.http import get_json, redact
-from pipelines.sources.news_common import NEW_YORK, clean_text, domain_of, read_csv_table, select_headlines
+from pipelines.sources.news_common import (
+    NEW_YORK,
+    clean_text,
+    domain_of,
+    read_csv_table,
+    select_headlines,
+)
 
 API_KEY_ENV = "ALPHAVANTAGE_API_KEY"
 DEFAULT_URL = "https://www.alphavantage.co/query"

@@ -38,7 +38,9 @@ def read_csv_header(path: Path) -> list[str]:
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             return next(csv.reader(handle), [])
-    except (csv.Error, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DataValidationError(str(path), f"not UTF-8 text (byte {exc.start}): {exc.reason}") from exc
+    except csv.Error as exc:
         raise DataValidationError(str(path), f"unreadable CSV header: {exc}") from exc
 
 

@@ -16,10 +16,19 @@ from typing import Any
 import pandas as pd
 
 from pipelines.errors import DataValidationError, SourceError
-from pipelines.sources.alphavantage import ALPHAVANTAGE_REQUIRED, parse_alphavantage_feed, read_alphavantage_csv
+from pipelines.sources.alphavantage import (
+    ALPHAVANTAGE_REQUIRED,
+    parse_alphavantage_feed,
+    read_alphavantage_csv,
+)
 from pipelines.sources.base import validate_headlines
 from pipelines.sources.fmp import FMP_REQUIRED, parse_fmp_items, read_fmp_csv
-from pipelines.sources.news_common import clean_text, read_csv_header, read_csv_table, select_headlines
+from pipelines.sources.news_common import (
+    clean_text,
+    read_csv_header,
+    read_csv_table,
+    select_headlines,
+)
 
 CANONICAL_REQUIRED: tuple[str, ...] = ("published_at", "title", "tickers")
 LAYOUTS: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,10 @@
+"""Event studies of abnormal returns with the full test battery, vectorized over all firm-events.
+
+``EventStudy(returns, events, ...).fit()`` returns ``EventStudyResults`` (tidy frames, ``summary()``,
+``cross_section()``). See ``models.event_study.study`` for the parameters.
+"""
+
+from models.event_study.results import EventStudyResults
+from models.event_study.study import EventStudy
+
+__all__ = ["EventStudy", "EventStudyResults"]

@@ -1,0 +1,161 @@
+"""Cross-sectional significance tests of event-window CARs, all windows at once (rows = windows).
+
+Each function returns a ``TestResult`` with one statistic and two-sided p-value per window. Formulas:
+cross-sectional t; Patell (1976) on CARs standardized with their exact forecast-error variance;
+Boehmer-Musumeci-Poulsen (1991); Kolari-Pynnoenen (2010) adjustments of both for the average residual
+cross-correlation; Brown-Warner (1980) crude dependence adjustment; Corrado (1989) rank test in the
+Corrado-Zivney (1992) standardized-rank form, multi-day per Campbell-Wasley (1993); Cowan (1992)
+generalized sign test; Wilcoxon signed-rank; a sign-flip permutation test of the mean SCAR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+EXACT_PERMUTATION_MAX_N = 14
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test over every window: statistic, p-value, degrees of freedom (NaN if normal), method."""
+
+    name: str
+    statistic: np.ndarray
+    p_value: np.ndarray
+    df: np.ndarray
+    method: str
+    adjusts_cross_correlation: bool = False
+
+
+def _normal_p(z: np.ndarray) -> np.ndarray:
+    return 2.0 * special.ndtr(-np.abs(z))
+
+
+def _t_p(t: np.ndarray, df: np.ndarray | float) -> np.ndarray:
+    return 2.0 * special.stdtr(df, -np.abs(t))
+
+
+def _mean_t(x: np.ndarray) -> tuple[np.ndarray, float]:
+    n = x.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = x.mean(axis=1) / (x.std(axis=1, ddof=1) / np.sqrt(n)) if n >= 2 else np.full(x.shape[0], np.nan)
+    return t, n - 1.0
+
+
+def cross_sectional_t(car: np.ndarray) -> TestResult:
+    """t = mean(CAR) / (sd(CAR) / sqrt(N)), Student t with N - 1 df."""
+    t, df = _mean_t(car)
+    return TestResult("t_cross_section", t, _t_p(t, df), np.full(len(t), df), f"t(N-1)")
+
+
+def patell(scar: np.ndarray, df: np.ndarray) -> TestResult:
+    """Z = sum SCAR_i / sqrt(sum df_i / (df_i - 2)); each SCAR_i is t(df_i) under the null."""
+    z = scar.sum(axis=1) / np.sqrt((df / (df - 2.0)).sum())
+    return TestResult("patell_z", z, _normal_p(z), np.full(len(z), np.nan), "normal")
+
+
+def bmp(scar: np.ndarray) -> TestResult:
+    """Boehmer-Musumeci-Poulsen: cross-sectional t of the SCARs (robust to event-induced variance)."""
+    t, df = _mean_t(scar)
+    return TestResult("bmp_t", t, _t_p(t, df), np.full(len(t), df), "t(N-1)")
+
+
+def kp_patell(patell_result: TestResult, n: int, rbar: float) -> TestResult:
+    """Kolari-Pynnoenen adjusted Patell: Z * sqrt(1 / (1 + (N - 1) rbar))."""
+    z = patell_result.statistic * np.sqrt(1.0 / (1.0 + (n - 1.0) * rbar))
+    return TestResult("kp_patell_z", z, _normal_p(z), patell_result.df, "normal", True)
+
+
+def kp_bmp(bmp_result: TestResult, n: int, rbar: float) -> TestResult:
+    """Kolari-Pynnoenen adjusted BMP: t * sqrt((1 - rbar) / (1 + (N - 1) rbar))."""
+    t = bmp_result.statistic * np.sqrt((1.0 - rbar) / (1.0 + (n - 1.0) * rbar))
+    return TestResult("kp_bmp_t", t, _t_p(t, bmp_result.df), bmp_result.df, "t(N-1)", True)
+
+
+def crude_dependence(car: np.ndarray, lengths: np.ndarray, est_aar: np.ndarray) -> TestResult:
+    """Brown-Warner: CAAR / (sqrt(L) * sd of the estimation-period AAR series), t with T - 1 df."""
+    series = est_aar[np.isfinite(est_aar)]
+    df = series.size - 1.0
+    sd = series.std(ddof=1) if series.size >= 2 else np.nan
+    t = car.mean(axis=1) / (np.sqrt(lengths) * sd)
+    return TestResult("crude_dependence_t", t, _t_p(t, df), np.full(len(t), df), "t(T-1)", True)
+
+
+def corrado(rank_dev: np.ndarray, offset: int, windows: list[tuple[int, int]], span_start: int) -> TestResult:
+    """Corrado rank test: sum of mean rank deviations over the window / (sqrt(L) * S(U))."""
+    s_u = np.sqrt(np.nanmean(rank_dev**2))
+    z = np.array(
+        [rank_dev[offset + s - span_start : offset + e - span_start + 1].sum() / np.sqrt(e - s + 1) for s, e in windows]
+    ) / s_u
+    return TestResult("corrado_rank", z, _normal_p(z), np.full(len(z), np.nan), "normal")
+
+
+def generalized_sign(car: np.ndarray, positive_share: float) -> TestResult:
+    """Cowan: (w - N p) / sqrt(N p (1 - p)), w = #CAR > 0, p = share of positive estimation residuals."""
+    n = car.shape[1]
+    w = (car > 0).sum(axis=1)
+    z = (w - n * positive_share) / np.sqrt(n * positive_share * (1.0 - positive_share))
+    return TestResult("generalized_sign_z", z, _normal_p(z), np.full(len(z), np.nan), "normal")
+
+
+def _signed_rank_plus(d: np.ndarray) -> tuple[float, float]:
+    """W+ (sum of ranks of |d| over the positive d) and the tie term sum(t^3 - t)."""
+    mag = np.abs(d)
+    order = np.argsort(mag, kind="stable")
+    ordered = mag[order]
+    if np.any(ordered[1:] == ordered[:-1]):
+        ranks = stats.rankdata(mag)
+        _, ties = np.unique(mag, return_counts=True)
+        return float(ranks[d > 0].sum()), float((ties.astype(np.float64) ** 3 - ties).sum())
+    ranks = np.empty(d.size)
+    ranks[order] = np.arange(1, d.size + 1)
+    return float(ranks[d > 0].sum()), 0.0
+
+
+def wilcoxon(car: np.ndarray) -> TestResult:
+    """Wilcoxon signed-rank of the CARs: statistic W+; p exact via scipy for n <= 50, else normal."""
+    stat, p = np.full(car.shape[0], np.nan), np.full(car.shape[0], np.nan)
+    for w, row in enumerate(car):
+        d = row[row != 0]
+        if d.size == 0:
+            continue
+        stat[w], tie = _signed_rank_plus(d)
+        if d.size <= 50:
+            p[w] = stats.wilcoxon(d).pvalue
+        else:
+            n = d.size
+            sd = np.sqrt(n * (n + 1.0) * (2.0 * n + 1.0) / 24.0 - tie / 48.0)
+            p[w] = _normal_p((stat[w] - n * (n + 1.0) / 4.0) / sd)
+    method = "scipy auto (exact, n<=50)" if car.shape[1] <= 50 else "normal"
+    return TestResult("wilcoxon_signed_rank", stat, p, np.full(len(stat), np.nan), method)
+
+
+def sign_flip(scar: np.ndarray, n_permutations: int, seed: int, max_n: int) -> TestResult:
+    """Sign-flip randomization test of sum(SCAR): z = sum / sqrt(sum of squares) per window.
+
+    Exact over all 2^N sign patterns for N <= 14, Monte Carlo with a fixed seed up to ``max_n``,
+    beyond that the normal limit of the randomization distribution (its mean and variance are exact).
+    """
+    n = scar.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = scar.sum(axis=1) / np.sqrt((scar * scar).sum(axis=1))
+    if n == 0:
+        return TestResult("sign_flip_permutation", z, np.full(len(z), np.nan), np.full(len(z), np.nan), "none")
+    if n > max_n:
+        return TestResult("sign_flip_permutation", z, _normal_p(z), np.full(len(z), np.nan), "normal limit")
+    if n <= EXACT_PERMUTATION_MAX_N:
+        codes = np.arange(2**n)[:, None] >> np.arange(n)[None, :]
+        signs = 1.0 - 2.0 * (codes & 1)
+        method = "exact"
+    else:
+        rng = np.random.default_rng(seed)
+        signs = 1.0 - 2.0 * rng.integers(0, 2, size=(n_permutations, n), dtype=np.int8)
+        method = f"monte carlo ({n_permutations})"
+    draws = np.abs(signs @ scar.T)
+    observed = np.abs(scar.sum(axis=1))
+    hits = (draws >= observed * (1.0 - 1e-12)).sum(axis=0)
+    p = hits / len(signs) if method == "exact" else (hits + 1.0) / (len(signs) + 1.0)
+    return TestResult("sign_flip_permutation", z, p, np.full(len(z), np.nan), method)
