@@ -150,12 +150,16 @@ def ui(
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home(warehouse_file)),
            warehouse.WAREHOUSE_ENV: str(warehouse.warehouse_path(warehouse_file))}
     command = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
+    # Shells start background jobs with SIGINT ignored, and the child would inherit that: restore it
+    # there, and forward SIGINT/SIGTERM from here so `kill -INT <pid>` or Ctrl-C stops the whole UI.
     process = subprocess.Popen(command, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        raise typer.Exit(process.wait())
-    except KeyboardInterrupt:
+
+    def forward(signum: int, frame: object) -> None:
         process.send_signal(signal.SIGINT)
-        raise typer.Exit(process.wait()) from None
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    raise typer.Exit(process.wait())
 
 
 if __name__ == "__main__":
