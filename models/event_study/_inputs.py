@@ -103,7 +103,7 @@ def _sessions(index: pd.Index, field: str) -> pd.DatetimeIndex:
 
 
 def _numeric(frame: pd.DataFrame, field: str) -> np.ndarray:
-    bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    bad = [c for c, dtype in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)]
     if bad:
         raise ValueError(f"{field} column {bad[0]!r} is not numeric")
     values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -125,7 +125,8 @@ def _check_events(events: pd.DataFrame, columns: pd.Index) -> pd.DataFrame:
     if out["event_id"].isna().any() or out["ticker"].isna().any():
         raise ValueError("events has a missing event_id or ticker")
     try:
-        day0 = pd.DatetimeIndex(pd.to_datetime(out["day0"]))
+        raw = out["day0"]
+        day0 = pd.DatetimeIndex(raw if pd.api.types.is_datetime64_any_dtype(raw) else pd.to_datetime(raw))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"events.day0 is not a date: {exc}") from exc
     if day0.hasnans:

@@ -42,7 +42,7 @@ def _pairs(k: int) -> list[tuple[int, int]]:
 
 
 def _prefix(layout: Layout, model: str) -> np.ndarray:
-    """Cumulative sums over sessions of the cross products each series needs: (T + 1, S, m)."""
+    """Cumulative sums over sessions of the cross products each series needs: (m, S, T + 1)."""
     xg = layout.x[layout.series_group]
     y = layout.y
     valid = np.isfinite(y) & np.isfinite(xg).all(axis=1)
@@ -53,10 +53,9 @@ def _prefix(layout: Layout, model: str) -> np.ndarray:
         z = [valid.astype(np.float64)] + [np.where(valid, xg[:, j, :], 0.0) for j in range(xg.shape[1])]
         y0 = np.where(valid, y, 0.0)
         feats = [z[a] * z[b] for a, b in _pairs(len(z))] + [za * y0 for za in z] + [y0 * y0]
-    out = np.zeros((y.shape[1] + 1, y.shape[0], len(feats)))
+    out = np.zeros((len(feats), y.shape[0], y.shape[1] + 1))
     for col, feat in enumerate(feats):
-        out[1:, :, col] = feat.T
-    np.cumsum(out[1:], axis=0, out=out[1:])
+        np.cumsum(feat, axis=1, out=out[col, :, 1:])
     return out
 
 
@@ -89,7 +88,7 @@ def estimate(layout: Layout, windows: Windows, model: str) -> Estimates:
     live = layout.pos >= 0
     lo = np.where(live, np.clip(layout.pos + windows.estimation[0], 0, n_days), 0)
     hi = np.where(live, np.clip(layout.pos + windows.estimation[1] + 1, 0, n_days), 0)
-    sums = prefix[hi, layout.series] - prefix[lo, layout.series]
+    sums = (prefix[:, layout.series, hi] - prefix[:, layout.series, lo]).T
     n = np.rint(sums[:, 0]).astype(np.int64)
     rows = len(n)
     if model == "market-adjusted":
@@ -130,21 +129,16 @@ def gather_span(layout: Layout, windows: Windows, rows: np.ndarray) -> Span:
     width = windows.span_len
     start = layout.pos[rows] + windows.span[0]
     ret = _windows_view(layout.y, width)[layout.series[rows], start]
-    x = np.stack([_windows_view(layout.x[:, j, :], width)[layout.group[rows], start] for j in range(layout.x.shape[1])], -1)
-    return Span(ret, x.reshape(len(rows), width, layout.x.shape[1]))
-
-
-def expected_returns(theta: np.ndarray, xs: list[np.ndarray], days: int) -> np.ndarray:
-    """theta0 + sum_j theta_j x_j, each x_j of shape (rows, days): the model's normal return."""
-    out = np.repeat(theta[:, :1], days, axis=1)
-    for j, x in enumerate(xs):
-        out += theta[:, 1 + j : 2 + j] * x
-    return out
+    x = np.empty((len(rows), width, layout.x.shape[1]))
+    for j in range(layout.x.shape[1]):
+        x[:, :, j] = _windows_view(layout.x[:, j, :], width)[layout.group[rows], start]
+    return Span(ret, x)
 
 
 @dataclass(frozen=True)
 class Abnormal:
-    """Abnormal returns over the span and per-window CAR statistics for the estimated rows."""
+    """Per estimated firm-event: ret/expected/ar/sar are (rows, days of the span); car, bhar, car_sd,
+    car_t, car_p, car_df and scar are (windows, rows)."""
 
     ret: np.ndarray
     expected: np.ndarray
@@ -159,51 +153,50 @@ class Abnormal:
     scar: np.ndarray
 
 
-def _quadratic(z: np.ndarray, ainv: np.ndarray) -> np.ndarray:
-    """z' A z for z (rows, days, k) and symmetric A (rows, k, k), summed pairwise (no einsum)."""
-    out = np.zeros(z.shape[:2])
-    k = ainv.shape[-1]
-    for a in range(k):
-        out += ainv[:, a, a][:, None] * z[:, :, a] * z[:, :, a]
-        for b in range(a + 1, k):
-            out += 2.0 * ainv[:, a, b][:, None] * z[:, :, a] * z[:, :, b]
+def _quadratic(z: list[np.ndarray], ainv: np.ndarray) -> np.ndarray:
+    """z' A z for design columns z[a] of shape (days, rows) and symmetric A (rows, k, k)."""
+    out = np.zeros(z[0].shape) if z else np.zeros(0)
+    for a in range(len(z)):
+        out += ainv[:, a, a] * z[a] * z[a]
+        for b in range(a + 1, len(z)):
+            out += 2.0 * ainv[:, a, b] * z[a] * z[b]
     return out
 
 
 def _compound(values: np.ndarray, returns_kind: str) -> np.ndarray:
-    """Buy-and-hold return over the columns: prod(1 + r) - 1 (simple) or exp(sum r) - 1 (log)."""
+    """Buy-and-hold return over the days (axis 0): prod(1 + r) - 1 (simple) or exp(sum r) - 1 (log)."""
     if returns_kind == "log":
-        return np.expm1(values.sum(axis=1))
-    return np.prod(1.0 + values, axis=1) - 1.0
-
-
-def _design_rows(x: np.ndarray, k: int) -> np.ndarray:
-    """Design vectors z_tau = (1, x_tau) for estimated models (empty for market-adjusted)."""
-    if k == 0:
-        return np.zeros(x.shape[:2] + (0,))
-    return np.concatenate([np.ones(x.shape[:2] + (1,)), x], axis=-1)
+        return np.expm1(values.sum(axis=0))
+    return np.prod(1.0 + values, axis=0) - 1.0
 
 
 def abnormal(
     est: Estimates, rows: np.ndarray, span: Span, windows: Windows, returns_kind: str, se_convention: str
 ) -> Abnormal:
-    """AR, SAR (forecast-error corrected), window CAR/BHAR and the per-firm CAR t-test for ``rows``."""
+    """AR, SAR (forecast-error corrected), window CAR/BHAR and the per-firm CAR t-test for ``rows``.
+
+    Works day-major (days, rows) so every reduction runs across firm-events in one vectorized pass.
+    """
     theta, ainv = est.theta[rows], est.ainv[rows]
     s2, df, n = est.s2[rows], est.df[rows], est.n[rows].astype(np.float64)
-    expected = expected_returns(theta, [span.x[:, :, j] for j in range(span.x.shape[2])], span.ret.shape[1])
-    ar = span.ret - expected
-    z = _design_rows(span.x, ainv.shape[-1])
-    lever = _quadratic(z, ainv)
-    sar = ar / np.sqrt(s2[:, None] * (1.0 + lever))
+    ret = np.ascontiguousarray(span.ret.T)
+    xs = [np.ascontiguousarray(span.x[:, :, j].T) for j in range(span.x.shape[2])]
+    expected = np.repeat(theta[None, :, 0], ret.shape[0], axis=0)
+    for j, x in enumerate(xs):
+        expected += theta[:, 1 + j] * x
+    ar = ret - expected
+    k = ainv.shape[-1]
+    z = ([np.ones_like(ret)] + xs)[:k]
+    sar = ar / np.sqrt(s2 * (1.0 + _quadratic(z, ainv))) if k else ar / np.sqrt(s2)
     d0 = windows.span[0]
     shape = (len(windows.events), len(rows))
     car, bhar, var_exact = np.empty(shape), np.empty(shape), np.empty(shape)
     for w, (start, end) in enumerate(windows.events):
-        cols = slice(start - d0, end - d0 + 1)
-        car[w] = ar[:, cols].sum(axis=1)
-        bhar[w] = _compound(span.ret[:, cols], returns_kind) - _compound(expected[:, cols], returns_kind)
-        total = z[:, cols].sum(axis=1)
-        var_exact[w] = s2 * ((end - start + 1) + _quadratic(total[:, None, :], ainv)[:, 0])
+        days = slice(start - d0, end - d0 + 1)
+        car[w] = ar[days].sum(axis=0)
+        bhar[w] = _compound(ret[days], returns_kind) - _compound(expected[days], returns_kind)
+        totals = ([np.full((1, len(rows)), float(end - start + 1))] + [x[days].sum(axis=0, keepdims=True) for x in xs])[:k]
+        var_exact[w] = s2 * ((end - start + 1) + (_quadratic(totals, ainv)[0] if k else 0.0))
     scar = car / np.sqrt(var_exact)
     if se_convention == "naive":
         lengths = np.array([e - s + 1 for s, e in windows.events], dtype=np.float64)[:, None]
@@ -214,4 +207,4 @@ def abnormal(
         car_df = np.broadcast_to(df, shape)
     car_t = car / car_sd
     car_p = 2.0 * special.stdtr(car_df, -np.abs(car_t))
-    return Abnormal(span.ret, expected, ar, sar, car, bhar, car_sd, car_t, car_p, car_df, scar)
+    return Abnormal(ret.T, expected.T, ar.T, sar.T, car, bhar, car_sd, car_t, car_p, car_df, scar)

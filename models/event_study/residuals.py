@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from models.event_study._inputs import Layout, Windows
-from models.event_study.estimation import Estimates, expected_returns
+from models.event_study.estimation import Estimates
 
 _CHUNK_BYTES = 2 << 20
 
@@ -43,6 +43,7 @@ class _Plan:
     start: np.ndarray
     theta: np.ndarray
     n: np.ndarray
+    ssr: np.ndarray
     cluster: np.ndarray
     windows: Windows
     missing: bool
@@ -53,47 +54,59 @@ def _chunk(plan: _Plan, rows: slice) -> tuple:
     w = plan.windows
     est_len, width = w.est_len, w.block_len
     gap = w.span[0] - w.estimation[1] - 1
-    s, start = plan.series[rows], plan.start[rows]
-    xs = [x[plan.group[rows], start] for x in plan.xsw]
-    resid = expected_returns(plan.theta[rows], xs, width)
-    np.subtract(plan.ysw[s, start], resid, out=resid)
+    g, start, theta = plan.group[rows], plan.start[rows], plan.theta[rows]
+    resid = plan.ysw[plan.series[rows], start]
+    if plan.xsw:
+        expected = plan.xsw[0][g, start]
+        expected *= theta[:, 1:2]
+        expected += theta[:, :1]
+        for j in range(1, len(plan.xsw)):
+            expected += theta[:, 1 + j : 2 + j] * plan.xsw[j][g, start]
+        resid -= expected
+    else:
+        resid -= theta[:, :1]
     n = plan.n[rows].astype(np.float64)
     est = resid[:, :est_len]
+    positive = float((np.count_nonzero(est > 0, axis=1) / n).sum())
     valid = ~np.isnan(est) if plan.missing else None
-    positive = float(((est > 0).sum(axis=1) / n).sum())
     filled = np.where(valid, est, 0.0) if plan.missing else est
-    est_sum = filled.sum(axis=0)
     est_cnt = valid.sum(axis=0) if plan.missing else np.full(est_len, len(n))
-    seg_ids, seg_sums = _cluster_sums(plan, rows, filled, valid, n)
+    seg_ids, seg_sums, est_sum = _cluster_sums(plan, rows, filled, valid, n)
     resid[:, est_len : est_len + gap] = np.nan
-    rank_sums = _rank_sums(resid, n + w.span_len)
+    rank_sums = _rank_sums(resid, (n + w.span_len).astype(np.int64))
     return positive, est_sum, est_cnt, seg_ids, seg_sums, rank_sums
 
 
 def _cluster_sums(
     plan: _Plan, rows: slice, filled: np.ndarray, valid: np.ndarray | None, n: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sums of unit-norm demeaned residual vectors per same-day0 cluster (clusters of 2+ only)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-day residual sums, and sums of unit-norm demeaned residuals per same-day0 cluster (2+ rows).
+
+    No BLAS here: these run on worker threads, and a threaded BLAS inside them oversubscribes the cores.
+    """
+    total = filled.sum(axis=0)
     ids = plan.cluster[rows]
     keep = np.flatnonzero(ids >= 0)
     if keep.size == 0:
-        return np.empty(0, np.intp), np.empty((0, filled.shape[1]))
+        return np.empty(0, np.intp), np.empty((0, filled.shape[1])), total
     block = filled[keep]
     if plan.demean:
-        block = block - (block.sum(axis=1) / n[keep])[:, None]
+        block -= (block.sum(axis=1) / n[keep])[:, None]
         if valid is not None:
             block *= valid[keep]
-    block /= np.sqrt(np.einsum("ij,ij->i", block, block))[:, None]
-    ids = ids[keep]
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(ids)) + 1])
-    return ids[starts], np.add.reduceat(block, starts, axis=0)
+        block /= np.sqrt(np.einsum("ij,ij->i", block, block))[:, None]
+    else:
+        block /= np.sqrt(plan.ssr[rows][keep])[:, None]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(ids[keep])) + 1])
+    return ids[keep][starts], np.add.reduceat(block, starts, axis=0), total
 
 
 def _rank_sums(resid: np.ndarray, valid_count: np.ndarray) -> np.ndarray:
     """Column sums of standardized ranks K/(M+1) within each row (NaN excluded, ranks 1..M).
 
-    The column index is packed into the low mantissa bits so one SIMD float sort returns where each
-    value came from; this only reorders values equal to about 1e-13 relative (ties).
+    The column index is packed into the low mantissa bits so one SIMD float sort tells where each
+    value came from; this only reorders values equal to about 1e-13 relative (ties). Rows are grouped
+    by their count M of valid values so the sums come from one unweighted bincount of (M, rank, column).
     """
     rows, width = resid.shape
     bits = max(1, (width - 1).bit_length())
@@ -102,11 +115,13 @@ def _rank_sums(resid: np.ndarray, valid_count: np.ndarray) -> np.ndarray:
     packed &= ~mask
     packed |= np.arange(width, dtype=np.int64)
     resid.sort(axis=1)
-    cols = packed & mask
+    packed &= mask
+    counts_m, group = np.unique(valid_count, return_inverse=True)
+    packed += (group[:, None] * width + np.arange(width)[None, :]) * width
+    hist = np.bincount(packed.ravel(), minlength=counts_m.size * width * width).reshape(counts_m.size, width, width)
     rank = np.arange(1, width + 1, dtype=np.float64)
-    weights = rank[None, :] / (valid_count + 1.0)[:, None]
-    weights *= rank[None, :] <= valid_count[:, None]
-    return np.bincount(cols.ravel(), weights.ravel(), minlength=width)
+    weights = np.where(rank[None, :] <= counts_m[:, None], rank[None, :] / (counts_m[:, None] + 1.0), 0.0)
+    return np.einsum("mk,mkt->t", weights, hist)
 
 
 def residual_stats(layout: Layout, windows: Windows, est: Estimates, rows: np.ndarray, model: str) -> ResidualStats:
@@ -130,6 +145,7 @@ def residual_stats(layout: Layout, windows: Windows, est: Estimates, rows: np.nd
         start=first + pad,
         theta=est.theta[order],
         n=n,
+        ssr=est.ssr[order],
         cluster=cluster,
         windows=windows,
         missing=bool((n < windows.est_len).any()),

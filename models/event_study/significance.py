@@ -16,6 +16,19 @@ import numpy as np
 from scipy import special, stats
 
 EXACT_PERMUTATION_MAX_N = 14
+TEST_NAMES = (
+    "t_cross_section",
+    "patell_z",
+    "bmp_t",
+    "kp_patell_z",
+    "kp_bmp_t",
+    "crude_dependence_t",
+    "corrado_rank",
+    "generalized_sign_z",
+    "wilcoxon_signed_rank",
+    "sign_flip_permutation",
+)
+ADJUSTS_CROSS_CORRELATION = ("kp_patell_z", "kp_bmp_t", "crude_dependence_t", "corrado_rank")
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,12 @@ class TestResult:
     df: np.ndarray
     method: str
     adjusts_cross_correlation: bool = False
+
+
+def no_data(n_windows: int) -> list[TestResult]:
+    """Every test as NaN, for a sample where no firm-event could be used."""
+    nan = np.full(n_windows, np.nan)
+    return [TestResult(t, nan, nan, nan, "no firm-events", t in ADJUSTS_CROSS_CORRELATION) for t in TEST_NAMES]
 
 
 def _normal_p(z: np.ndarray) -> np.ndarray:
@@ -48,7 +67,7 @@ def _mean_t(x: np.ndarray) -> tuple[np.ndarray, float]:
 def cross_sectional_t(car: np.ndarray) -> TestResult:
     """t = mean(CAR) / (sd(CAR) / sqrt(N)), Student t with N - 1 df."""
     t, df = _mean_t(car)
-    return TestResult("t_cross_section", t, _t_p(t, df), np.full(len(t), df), f"t(N-1)")
+    return TestResult("t_cross_section", t, _t_p(t, df), np.full(len(t), df), "t(N-1)")
 
 
 def patell(scar: np.ndarray, df: np.ndarray) -> TestResult:
@@ -85,12 +104,15 @@ def crude_dependence(car: np.ndarray, lengths: np.ndarray, est_aar: np.ndarray) 
 
 
 def corrado(rank_dev: np.ndarray, offset: int, windows: list[tuple[int, int]], span_start: int) -> TestResult:
-    """Corrado rank test: sum of mean rank deviations over the window / (sqrt(L) * S(U))."""
+    """Corrado rank test: sum of mean rank deviations over the window / (sqrt(L) * S(U)).
+
+    S(U) is the time-series sd of the cross-sectional mean rank, so it absorbs cross-correlation.
+    """
     s_u = np.sqrt(np.nanmean(rank_dev**2))
     z = np.array(
         [rank_dev[offset + s - span_start : offset + e - span_start + 1].sum() / np.sqrt(e - s + 1) for s, e in windows]
     ) / s_u
-    return TestResult("corrado_rank", z, _normal_p(z), np.full(len(z), np.nan), "normal")
+    return TestResult("corrado_rank", z, _normal_p(z), np.full(len(z), np.nan), "normal", True)
 
 
 def generalized_sign(car: np.ndarray, positive_share: float) -> TestResult:
@@ -142,8 +164,6 @@ def sign_flip(scar: np.ndarray, n_permutations: int, seed: int, max_n: int) -> T
     n = scar.shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):
         z = scar.sum(axis=1) / np.sqrt((scar * scar).sum(axis=1))
-    if n == 0:
-        return TestResult("sign_flip_permutation", z, np.full(len(z), np.nan), np.full(len(z), np.nan), "none")
     if n > max_n:
         return TestResult("sign_flip_permutation", z, _normal_p(z), np.full(len(z), np.nan), "normal limit")
     if n <= EXACT_PERMUTATION_MAX_N:

@@ -115,18 +115,22 @@ class EventStudy:
 
     def _tests(self, ab: Abnormal, df: np.ndarray, resid: ResidualStats | None) -> list[sig.TestResult]:
         n = ab.car.shape[1]
+        if n == 0 or resid is None:
+            return sig.no_data(len(self.windows.events))
         lengths = np.array([e - s + 1 for s, e in self.windows.events], dtype=np.float64)
         patell, bmp = sig.patell(ab.scar, df), sig.bmp(ab.scar)
-        rbar = resid.rbar if resid else np.nan
-        est_aar = resid.est_aar if resid else np.array([])
-        out = [sig.cross_sectional_t(ab.car), patell, bmp, sig.kp_patell(patell, n, rbar), sig.kp_bmp(bmp, n, rbar)]
-        out.append(sig.crude_dependence(ab.car, lengths, est_aar))
-        if resid:
-            out.append(sig.corrado(resid.rank_dev, resid.rank_offset, list(self.windows.events), self.windows.span[0]))
-            out.append(sig.generalized_sign(ab.car, resid.positive_share))
-        out.append(sig.wilcoxon(ab.car))
-        out.append(sig.sign_flip(ab.scar, self.n_permutations, self.seed, self.permutation_max_n))
-        return out
+        return [
+            sig.cross_sectional_t(ab.car),
+            patell,
+            bmp,
+            sig.kp_patell(patell, n, resid.rbar),
+            sig.kp_bmp(bmp, n, resid.rbar),
+            sig.crude_dependence(ab.car, lengths, resid.est_aar),
+            sig.corrado(resid.rank_dev, resid.rank_offset, list(self.windows.events), self.windows.span[0]),
+            sig.generalized_sign(ab.car, resid.positive_share),
+            sig.wilcoxon(ab.car),
+            sig.sign_flip(ab.scar, self.n_permutations, self.seed, self.permutation_max_n),
+        ]
 
     def _estimates_frame(self, est: Estimates, status: np.ndarray, reason: np.ndarray) -> pd.DataFrame:
         lay = self.layout
