@@ -26,7 +26,9 @@ from pipelines.universe import DEFAULT_TICKERS
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 app = typer.Typer(help="ai-market-impact: what did this news do to these stocks, and was it significant?",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+DEEPSEEK_EVENT = "deepseek-r1-release"
 
 WarehouseOption = Annotated[
     Path | None,
@@ -59,7 +61,7 @@ def _run_steps(steps: list[tuple[str, str, date, date, dict]], warehouse_file: P
 
 def _report(outcomes: list, warehouse_file: Path | None) -> None:
     """Print checks and the warehouse overview; exit non-zero if a run failed."""
-    from pipelines.summary import warehouse_overview
+    from pipelines.summary import event_report, warehouse_overview
 
     for outcome in outcomes:
         if not outcome.success:
@@ -78,6 +80,12 @@ def _report(outcomes: list, warehouse_file: Path | None) -> None:
     _print_frame("Headlines in the warehouse", overview["headlines"])
     if not overview["deepseek"].empty:
         _print_frame("2025-01-27, the DeepSeek-R1 sell-off: close-to-close returns", overview["deepseek"])
+    if any(o.job == "analyze" for o in outcomes):
+        report = event_report(DEEPSEEK_EVENT, warehouse_file)
+        if not report["event"].empty:
+            title = f"{report['event']['name'][0]} (day0 {report['event']['day0'][0]:%Y-%m-%d}): market model vs SPY"
+            _print_frame(title, report["tickers"])
+            _print_frame("Group tests, CAR[-1,+1] (robust_to_clustering: valid when firms share day0)", report["tests"])
     console.print(f"Warehouse: {warehouse.warehouse_path(warehouse_file)}")
 
 
@@ -86,6 +94,9 @@ def _print_frame(title: str, frame: pd.DataFrame) -> None:
     for column in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[column]) and (frame[column].dt.normalize() == frame[column]).all():
             frame[column] = frame[column].dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_float_dtype(frame[column]):
+            digits = 4 if str(column).startswith("p") else 2
+            frame[column] = frame[column].map(lambda v, d=digits: "" if pd.isna(v) else f"{v:.{d}f}")
     table = Table(title=title)
     for column in frame.columns:
         table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
@@ -101,6 +112,7 @@ def demo(warehouse_file: WarehouseOption = None) -> None:
     steps = [
         ("prices ", "ingest_prices", DEMO_START, DEMO_END, {"price_source": PriceSourceResource(source="demo")}),
         ("headlines", "ingest_news", DEMO_START, DEMO_END, {"news_source": NewsSourceResource(sources=["demo"])}),
+        ("analysis ", "analyze", DEMO_START, DEMO_END, {}),
     ]
     _report(_run_steps(steps, warehouse_file), warehouse_file)
 

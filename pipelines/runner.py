@@ -14,7 +14,6 @@ import dagster as dg
 
 from pipelines import warehouse
 from pipelines.definitions import build_definitions
-from pipelines.partitions import news_partitions, price_partitions
 from pipelines.resources import NewsSourceResource, PriceSourceResource
 
 DAGSTER_YAML = """\
@@ -76,17 +75,19 @@ def run_job(
     news_source: NewsSourceResource | None = None,
     instance: dg.DagsterInstance | None = None,
 ) -> RunOutcome:
-    """Run ``job_name`` over the partitions from ``start`` to ``end`` as one run; never raises for a failed run."""
+    """Run ``job_name`` (over its partitions from ``start`` to ``end``, if partitioned) as one run.
+
+    A failed run does not raise: the outcome says what failed, naming the source's error.
+    """
     overrides = {k: v for k, v in {"price_source": price_source, "news_source": news_source}.items() if v is not None}
     defs = build_definitions(str(warehouse_file) if warehouse_file else None, **overrides)
     job = defs.resolve_job_def(job_name)
-    partitions = price_partitions if job_name == "ingest_prices" else news_partitions
-    first, last = partition_range(partitions, start, end)
+    tags = {}
+    if job.partitions_def is not None:
+        first, last = partition_range(job.partitions_def, start, end)
+        tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
     result = job.execute_in_process(
-        instance=instance or instance_for(warehouse_file),
-        run_config=QUIET_LOGS,
-        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
-        raise_on_error=False,
+        instance=instance or instance_for(warehouse_file), run_config=QUIET_LOGS, tags=tags, raise_on_error=False
     )
     metadata: dict[str, object] = {}
     for event in result.get_asset_materialization_events()[:1]:

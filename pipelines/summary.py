@@ -41,3 +41,21 @@ def warehouse_overview(path: str | Path | None = None) -> dict[str, pd.DataFrame
             [DEEPSEEK_DAY],
         ).df()
     return {"prices": prices, "headlines": headlines, "deepseek": moves}
+
+
+def event_report(event_id: str, path: str | Path | None = None) -> dict[str, pd.DataFrame]:
+    """An event's per-ticker table and group tests, read from the event-study marts."""
+    from pipelines.study import tests_table, ticker_table
+
+    with warehouse.reader(path) as con:
+        event = con.execute("SELECT name, day0 FROM core.events WHERE event_id = ?", [event_id]).df()
+        abnormal = con.execute("SELECT ticker, tau, ar FROM mart.abnormal_returns WHERE event_id = ?", [event_id]).df()
+        windows = con.execute(
+            'SELECT ticker, "window", car, car_t, car_p FROM mart.event_windows WHERE event_id = ? '
+            'AND "window" IN (\'[0,0]\', \'[-1,+1]\') ORDER BY tau_start DESC', [event_id]
+        ).df()
+        tests = con.execute(
+            'SELECT "window", test, statistic, p_value, n, adjusts_cross_correlation FROM mart.event_tests '
+            'WHERE event_id = ? AND "window" = \'[-1,+1]\'', [event_id]
+        ).df()
+    return {"event": event, "tickers": ticker_table(abnormal, windows), "tests": tests_table(tests)}

@@ -108,10 +108,101 @@ CREATE TABLE IF NOT EXISTS raw.ingestions (
     run_id       VARCHAR
 );
 
+-- Events: the curated catalogue (data/events.yaml) and days detected from abnormal returns.
+CREATE TABLE IF NOT EXISTS core.events (
+    event_id     VARCHAR   PRIMARY KEY,
+    name         VARCHAR   NOT NULL,
+    kind         VARCHAR   NOT NULL,
+    origin       VARCHAR   NOT NULL,   -- 'curated' or 'detected'
+    announced_at TIMESTAMPTZ,
+    day0         DATE      NOT NULL,   -- the session the event moves (see day0_rule)
+    day0_rule    VARCHAR   NOT NULL,   -- 'next' / 'previous' / 'exact' session policy, 'override', 'detected'
+    tickers      VARCHAR[] NOT NULL,   -- the stocks the event is about
+    description  VARCHAR,
+    trigger_sar  DOUBLE,               -- detected: the standardized abnormal return that triggered it
+    headline_ids VARCHAR[],            -- detected: that session's headlines about the ticker
+    computed_at  TIMESTAMPTZ NOT NULL
+);
+
+-- Market-model abnormal return of every stock on every session (rolling estimation [-250,-11]).
+CREATE TABLE IF NOT EXISTS mart.daily_abnormal_returns (
+    ticker VARCHAR NOT NULL, date DATE NOT NULL, benchmark VARCHAR NOT NULL,
+    ret DOUBLE, expected DOUBLE, ar DOUBLE, sar DOUBLE, alpha DOUBLE, beta DOUBLE, sigma_e DOUBLE, n_est INTEGER,
+    computed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (ticker, date)
+);
+
+-- Event-study results per firm-event (one study per event: its firms share day0).
+CREATE TABLE IF NOT EXISTS mart.event_estimates (
+    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, day0 DATE NOT NULL, model VARCHAR NOT NULL,
+    benchmark VARCHAR, status VARCHAR NOT NULL, reason VARCHAR, n_est INTEGER, df DOUBLE,
+    alpha DOUBLE, beta DOUBLE, sigma_e DOUBLE, r2 DOUBLE, computed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (event_id, ticker)
+);
+
+-- Daily returns, expected returns and abnormal returns (simple, as fractions) for tau in the event span.
+CREATE TABLE IF NOT EXISTS mart.abnormal_returns (
+    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, tau INTEGER NOT NULL, date DATE NOT NULL,
+    ret DOUBLE, expected DOUBLE, ar DOUBLE, car DOUBLE, sar DOUBLE,
+    PRIMARY KEY (event_id, ticker, tau)
+);
+
+-- CAR and BHAR per firm-event and window, with the forecast-error-corrected t-test.
+CREATE TABLE IF NOT EXISTS mart.event_windows (
+    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, "window" VARCHAR NOT NULL,
+    tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL,
+    car DOUBLE, bhar DOUBLE, scar DOUBLE, car_sd DOUBLE, car_t DOUBLE, car_p DOUBLE, df DOUBLE,
+    PRIMARY KEY (event_id, ticker, "window")
+);
+
+-- Cross-sectional results per event and window: CAAR and the share of positive CARs.
+CREATE TABLE IF NOT EXISTS mart.event_aggregates (
+    event_id VARCHAR NOT NULL, "window" VARCHAR NOT NULL, tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL,
+    n INTEGER, caar DOUBLE, median_car DOUBLE, sd_car DOUBLE, abhar DOUBLE, share_positive DOUBLE,
+    rbar DOUBLE, clustered BOOLEAN,
+    PRIMARY KEY (event_id, "window")
+);
+
+-- The test battery per event and window (Patell, BMP, Kolari-Pynnönen, Corrado, Cowan, ...).
+CREATE TABLE IF NOT EXISTS mart.event_tests (
+    event_id VARCHAR NOT NULL, "window" VARCHAR NOT NULL, tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL,
+    test VARCHAR NOT NULL, statistic DOUBLE, p_value DOUBLE, df DOUBLE, n INTEGER, method VARCHAR,
+    clustered BOOLEAN, adjusts_cross_correlation BOOLEAN,
+    PRIMARY KEY (event_id, "window", test)
+);
+
 -- Headlines one row per (headline, ticker): the long form most queries want.
 CREATE OR REPLACE VIEW core.headline_tickers AS
 SELECT h.headline_id, unnest(h.tickers) AS ticker, h.ny_date, h.session_date, h.published_at, h.title, h.source
 FROM core.headlines AS h;
+
+-- Ad-hoc SQL over the event study. Windows are trading days relative to day0.
+-- The abnormal returns of one ticker around one event.
+CREATE OR REPLACE MACRO mart.event_window(event, symbol, lo := -10, hi := 10) AS TABLE
+    SELECT tau, date, ret, expected, ar, car, sar
+    FROM mart.abnormal_returns
+    WHERE event_id = event AND ticker = symbol AND tau BETWEEN lo AND hi
+    ORDER BY tau;
+
+-- CAR[lo, hi] of every ticker for every event; t and p where [lo, hi] is one of the studied windows.
+CREATE OR REPLACE MACRO mart.car(lo := -1, hi := 1) AS TABLE
+    SELECT a.event_id, e.name AS event, e.kind, e.day0, a.ticker,
+           sum(a.ar) AS car, count(*) AS days, w.car_t, w.car_p
+    FROM mart.abnormal_returns AS a
+    JOIN core.events AS e USING (event_id)
+    LEFT JOIN mart.event_windows AS w
+      ON w.event_id = a.event_id AND w.ticker = a.ticker AND w.tau_start = lo AND w.tau_end = hi
+    WHERE a.tau BETWEEN lo AND hi
+    GROUP BY ALL
+    HAVING count(*) = hi - lo + 1;
+
+-- The significance table of one event for one window.
+CREATE OR REPLACE MACRO mart.event_significance(event, lo := -1, hi := 1) AS TABLE
+    SELECT t.test, t.statistic, t.p_value, t.n, t.method, t.clustered, t.adjusts_cross_correlation,
+           g.caar
+    FROM mart.event_tests AS t
+    JOIN mart.event_aggregates AS g USING (event_id, "window")
+    WHERE t.event_id = event AND t.tau_start = lo AND t.tau_end = hi;
 """
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "lock on file")

@@ -145,7 +145,7 @@ class EventStudy:
         names = ["beta"] if lay.regressors == ("benchmark",) else [f"beta_{r}" for r in lay.regressors]
         for j, name in enumerate(names):
             frame[name] = theta[:, 1 + j]
-        frame["sigma_e"] = np.where(fitted, np.sqrt(est.s2), np.nan)
+        frame["sigma_e"] = np.sqrt(np.where(fitted, est.s2, np.nan))
         frame["r2"] = np.where(fitted, est.r2, np.nan)
         if self.model in ("constant-mean", "factors"):
             frame["benchmark"] = None

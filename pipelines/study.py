@@ -1,0 +1,168 @@
+"""Glue between the warehouse and models.event_study: returns in, tidy result tables out.
+
+Used by the Dagster assets (which write the mart tables) and by `impact study` (which prints).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from models.event_study import EventStudy, EventStudyResults
+from pipelines.universe import BENCHMARKS
+
+DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((0, 0), (-1, 1), (0, 1), (-5, 5))
+DETECTION_THRESHOLD = 4.0
+"""|SAR| on a session above which a stock's move is recorded as a detected event."""
+FACTORS = ("SPY", "SMH")
+"""Factor columns for ``model="factors"``: the market and the semiconductor ETF."""
+
+
+def load_returns(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Simple daily returns from adjusted closes, one column per ticker, indexed by session."""
+    prices = con.execute("SELECT ticker, date, adj_close FROM core.prices ORDER BY date").df()
+    if prices.empty:
+        raise ValueError("core.prices is empty: ingest prices first (impact demo / impact ingest)")
+    wide = prices.pivot(index="date", columns="ticker", values="adj_close").sort_index()
+    wide.index = pd.DatetimeIndex(wide.index)
+    return wide.pct_change(fill_method=None).iloc[1:]
+
+
+def stocks_of(returns: pd.DataFrame) -> list[str]:
+    """The tickers of ``returns`` that are stocks, not benchmarks."""
+    return [t for t in returns.columns if t not in BENCHMARKS]
+
+
+def study_pairs(events: pd.DataFrame, stocks: Sequence[str]) -> pd.DataFrame:
+    """Firm-events to study: curated events cover every stock, detected events their own ticker."""
+    rows = []
+    for event in events.itertuples():
+        firms = stocks if event.origin == "curated" else [t for t in event.tickers if t in stocks]
+        rows.extend((event.event_id, ticker, pd.Timestamp(event.day0)) for ticker in firms)
+    return pd.DataFrame(rows, columns=["event_id", "ticker", "day0"])
+
+
+@dataclass
+class StudyTables:
+    """The mart tables of one set of event studies, each with an event_id column."""
+
+    estimates: pd.DataFrame
+    abnormal: pd.DataFrame
+    windows: pd.DataFrame
+    aggregates: pd.DataFrame
+    tests: pd.DataFrame
+
+
+def _model_options(model: str, benchmark: str, returns: pd.DataFrame) -> dict[str, object]:
+    if model == "factors":
+        missing = [f for f in FACTORS if f not in returns.columns]
+        if missing:
+            raise ValueError(f"the factor model needs {', '.join(missing)} in core.prices")
+        return {"model": "factors", "factors": returns[list(FACTORS)]}
+    return {"model": model, "benchmark": benchmark}
+
+
+def fit_event(
+    returns: pd.DataFrame,
+    pairs: pd.DataFrame,
+    *,
+    model: str = "market",
+    benchmark: str = "SPY",
+    windows: Sequence[tuple[int, int]] = DEFAULT_WINDOWS,
+) -> EventStudyResults:
+    """One event study over ``pairs`` (its firms share the event, so the group tests are per event)."""
+    return EventStudy(returns, pairs, event_windows=list(windows), **_model_options(model, benchmark, returns)).fit()
+
+
+def run_event_studies(
+    returns: pd.DataFrame,
+    pairs: pd.DataFrame,
+    *,
+    model: str = "market",
+    benchmark: str = "SPY",
+    windows: Sequence[tuple[int, int]] = DEFAULT_WINDOWS,
+) -> StudyTables:
+    """One study per event, stacked into tidy tables."""
+    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ("estimates", "abnormal", "windows", "aggregates", "tests")}
+    for event_id, group in pairs.groupby("event_id", sort=True):
+        result = fit_event(returns, group, model=model, benchmark=benchmark, windows=windows)
+        parts["estimates"].append(result.estimates.assign(model=model))
+        parts["abnormal"].append(result.abnormal)
+        parts["windows"].append(result.windows)
+        parts["aggregates"].append(result.aggregate.assign(event_id=event_id))
+        parts["tests"].append(result.tests.assign(event_id=event_id))
+    return StudyTables(**{k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in parts.items()})
+
+
+def daily_abnormal_returns(returns: pd.DataFrame, benchmark: str = "SPY") -> pd.DataFrame:
+    """Market-model AR and SAR of every stock on every session with a full estimation window."""
+    stocks = stocks_of(returns)
+    days = returns.index
+    day0 = np.tile(days, len(stocks))
+    pairs = pd.DataFrame({"event_id": pd.DatetimeIndex(day0).strftime("%Y-%m-%d"),
+                          "ticker": np.repeat(stocks, len(days)), "day0": day0})
+    result = EventStudy(returns, pairs, benchmark=benchmark, event_windows=[(0, 0)], n_permutations=99).fit()
+    abnormal = result.abnormal[result.abnormal["tau"] == 0]
+    estimates = result.estimates[result.estimates["status"] == "ok"]
+    frame = abnormal.merge(
+        estimates[["ticker", "day0", "alpha", "beta", "sigma_e", "n_est"]],
+        left_on=["ticker", "date"], right_on=["ticker", "day0"],
+    )
+    frame["benchmark"] = benchmark
+    return frame[["ticker", "date", "benchmark", "ret", "expected", "ar", "sar", "alpha", "beta", "sigma_e", "n_est"]]
+
+
+def detect_events(
+    daily: pd.DataFrame, headlines: pd.DataFrame, threshold: float = DETECTION_THRESHOLD
+) -> pd.DataFrame:
+    """Sessions where a stock's |SAR| exceeds ``threshold``, each linked to that session's headlines on it.
+
+    ``headlines`` has one row per (headline_id, ticker, session_date). The result has the columns of
+    core.events (without computed_at).
+    """
+    hits = daily.loc[daily["sar"].abs() >= threshold].sort_values(["date", "ticker"])
+    linked = headlines.groupby(["ticker", "session_date"])["headline_id"].agg(list)
+    rows = []
+    for hit in hits.itertuples():
+        day = pd.Timestamp(hit.date)
+        ids = linked.get((hit.ticker, day), [])
+        direction = "jump" if hit.ar > 0 else "drop"
+        rows.append({
+            "event_id": f"detected-{hit.ticker.lower()}-{day:%Y-%m-%d}",
+            "name": f"{hit.ticker} abnormal {direction} of {100 * hit.ar:+.1f}% (SAR {hit.sar:+.1f})",
+            "kind": "detected",
+            "origin": "detected",
+            "announced_at": pd.NaT,
+            "day0": day,
+            "day0_rule": "detected",
+            "tickers": [hit.ticker],
+            "description": f"{len(ids)} headline(s) about {hit.ticker} that session" if ids else "no headline that session",
+            "trigger_sar": float(hit.sar),
+            "headline_ids": sorted(ids),
+        })
+    columns = ["event_id", "name", "kind", "origin", "announced_at", "day0", "day0_rule", "tickers",
+               "description", "trigger_sar", "headline_ids"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def ticker_table(abnormal: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
+    """Per ticker: AR on day0 and, per window, CAR (%) with its t and p; most negative day0 first."""
+    day0 = abnormal.loc[abnormal["tau"] == 0].set_index("ticker")["ar"]
+    table = pd.DataFrame({"AR(0) %": 100 * day0})
+    for label, rows in windows.groupby("window", sort=False):
+        rows = rows.set_index("ticker")
+        if label != "[0,0]":  # CAR[0,0] is AR(0): show only its t and p
+            table[f"CAR{label} %"] = 100 * rows["car"]
+        table[f"t{label}"] = rows["car_t"]
+        table[f"p{label}"] = rows["car_p"]
+    return table.sort_values("AR(0) %").rename_axis("ticker").reset_index()
+
+
+def tests_table(tests: pd.DataFrame) -> pd.DataFrame:
+    """The group tests in reading order, marking those robust to same-day cross-correlation."""
+    table = tests[["window", "test", "statistic", "p_value", "n", "adjusts_cross_correlation"]]
+    return table.rename(columns={"adjusts_cross_correlation": "robust_to_clustering"}).reset_index(drop=True)
