@@ -175,35 +175,10 @@ CREATE TABLE IF NOT EXISTS mart.event_tests (
 CREATE OR REPLACE VIEW core.headline_tickers AS
 SELECT h.headline_id, unnest(h.tickers) AS ticker, h.ny_date, h.session_date, h.published_at, h.title, h.source
 FROM core.headlines AS h;
-
--- Ad-hoc SQL over the event study. Windows are trading days relative to day0.
--- The abnormal returns of one ticker around one event.
-CREATE OR REPLACE MACRO mart.event_window(event, symbol, lo := -10, hi := 10) AS TABLE
-    SELECT tau, date, ret, expected, ar, car, sar
-    FROM mart.abnormal_returns
-    WHERE event_id = event AND ticker = symbol AND tau BETWEEN lo AND hi
-    ORDER BY tau;
-
--- CAR[lo, hi] of every ticker for every event; t and p where [lo, hi] is one of the studied windows.
-CREATE OR REPLACE MACRO mart.car(lo := -1, hi := 1) AS TABLE
-    SELECT a.event_id, e.name AS event, e.kind, e.day0, a.ticker,
-           sum(a.ar) AS car, count(*) AS days, w.car_t, w.car_p
-    FROM mart.abnormal_returns AS a
-    JOIN core.events AS e USING (event_id)
-    LEFT JOIN mart.event_windows AS w
-      ON w.event_id = a.event_id AND w.ticker = a.ticker AND w.tau_start = lo AND w.tau_end = hi
-    WHERE a.tau BETWEEN lo AND hi
-    GROUP BY ALL
-    HAVING count(*) = hi - lo + 1;
-
--- The significance table of one event for one window.
-CREATE OR REPLACE MACRO mart.event_significance(event, lo := -1, hi := 1) AS TABLE
-    SELECT t.test, t.statistic, t.p_value, t.n, t.method, t.clustered, t.adjusts_cross_correlation,
-           g.caar
-    FROM mart.event_tests AS t
-    JOIN mart.event_aggregates AS g USING (event_id, "window")
-    WHERE t.event_id = event AND t.tau_start = lo AND t.tau_end = hi;
 """
+
+MACROS_SQL = Path(__file__).with_name("macros.sql")
+"""Table and scalar macros stored in the warehouse, so every DuckDB client (CLI, notebooks, BI) has them."""
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "lock on file")
 
@@ -244,6 +219,7 @@ def writer(path: str | Path | None = None, wait_s: float = 120.0) -> Iterator[du
     con = _open(target, read_only=False, wait_s=wait_s)
     try:
         con.execute(SCHEMA_SQL)
+        con.execute(MACROS_SQL.read_text(encoding="utf-8"))
         yield con
     finally:
         con.close()

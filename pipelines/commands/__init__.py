@@ -1,0 +1,1 @@
+"""Sub-commands of the `impact` CLI, one module per domain, mounted by pipelines.cli."""
