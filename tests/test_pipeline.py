@@ -46,7 +46,12 @@ def _clean_bars(days: pd.DatetimeIndex, start: float = 100.0) -> list[tuple]:
 def test_definitions_load_with_groups_checks_and_schedules():
     defs = build_definitions()
     groups = {spec.key.to_user_string(): spec.group_name for spec in defs.resolve_all_asset_specs()}
-    assert groups == {"core/prices": "market_data", "core/headlines": "news"}
+    assert groups == {
+        "core/prices": "market_data", "core/headlines": "news", "data/event_catalog": "event_study",
+        "core/events": "event_study", "mart/daily_abnormal_returns": "event_study",
+        **{f"mart/{t}": "event_study" for t in ("event_estimates", "abnormal_returns", "event_windows",
+                                               "event_aggregates", "event_tests")},
+    }
     check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {"prices_are_positive", "ohlc_consistent", "no_outsized_moves", "no_missing_sessions",
             "prices_not_stale", "no_duplicate_headlines", "headlines_well_formed"} <= check_names
