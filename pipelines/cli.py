@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import warnings
@@ -149,6 +150,90 @@ def ingest(
             "news_source": NewsSourceResource(sources=news, path=str(news_path) if news_path else None, tickers=names)
         }))
     _report(_run_steps(steps, warehouse_file), warehouse_file)
+
+
+def _events_frame(warehouse_file: Path | None) -> pd.DataFrame:
+    """Events from the warehouse (curated + detected) when it has them, else the curated catalogue."""
+    from pipelines.catalog import load_catalog
+
+    if warehouse.warehouse_path(warehouse_file).exists():
+        frame = warehouse.query(
+            "SELECT event_id, name, kind, origin, day0, day0_rule, tickers FROM core.events ORDER BY day0, event_id",
+            path=warehouse_file,
+        )
+        if not frame.empty:
+            return frame
+    catalog = load_catalog().assign(origin="curated")
+    return catalog[["event_id", "name", "kind", "origin", "day0", "day0_rule", "tickers"]]
+
+
+@app.command()
+def events(
+    detected: Annotated[bool, typer.Option(help="Include events detected from abnormal returns.")] = False,
+    warehouse_file: WarehouseOption = None,
+) -> None:
+    """List the event catalogue with each event's aligned day0."""
+    frame = _events_frame(warehouse_file)
+    if not detected:
+        frame = frame[frame["origin"] == "curated"]
+    frame = frame.assign(tickers=frame["tickers"].map(lambda t: " ".join(t)))
+    _print_frame(f"{len(frame)} events", frame.reset_index(drop=True))
+
+
+def _parse_window(text: str) -> tuple[int, int]:
+    try:
+        start, end = (int(part) for part in text.split(","))
+    except ValueError as error:
+        raise typer.BadParameter(f"a window is START,END in trading days, e.g. -1,1; got {text!r}") from error
+    if end < start:
+        raise typer.BadParameter(f"window {text!r} ends before it starts")
+    return start, end
+
+
+@app.command()
+def study(
+    event: Annotated[str, typer.Option(help="event_id (see `impact events`).")],
+    model: Annotated[str, typer.Option(help="market, market-adjusted, constant-mean or factors (SPY + SMH).")] = "market",
+    benchmark: Annotated[str, typer.Option(help="Benchmark ticker for market / market-adjusted.")] = "SPY",
+    window: Annotated[list[str] | None, typer.Option(help="START,END in trading days; repeatable. Default: 0,0 and -1,1.")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    warehouse_file: WarehouseOption = None,
+) -> None:
+    """Event study of one event on the warehouse's prices: per-ticker AR(0), CARs with t and p, group tests."""
+    from pipelines import study as studies
+
+    if model not in ("market", "market-adjusted", "constant-mean", "factors"):
+        raise typer.BadParameter(f"unknown model {model!r}")
+    if output not in ("table", "json", "csv"):
+        raise typer.BadParameter(f"unknown format {output!r}; use table, json or csv")
+    windows = [_parse_window(w) for w in (window or ["0,0", "-1,1"])]
+    catalogue = _events_frame(warehouse_file).set_index("event_id")
+    if event not in catalogue.index:
+        raise typer.BadParameter(f"unknown event {event!r}; `impact events --detected` lists them")
+    with warehouse.reader(warehouse_file) as con:
+        returns = studies.load_returns(con)
+    if model in ("market", "market-adjusted") and benchmark not in returns.columns:
+        raise typer.BadParameter(f"benchmark {benchmark!r} is not in core.prices")
+    row = catalogue.loc[event]
+    pairs = studies.study_pairs(row.to_frame().T.rename_axis("event_id").reset_index(), studies.stocks_of(returns))
+    results = studies.fit_event(returns, pairs, model=model, benchmark=benchmark, windows=windows)
+    tickers = studies.ticker_table(results.abnormal, results.windows)
+    tests = studies.tests_table(results.tests)
+    excluded = results.estimates[results.estimates["status"] != "ok"][["ticker", "status", "reason"]]
+    if output == "json":
+        payload = {"event_id": event, "name": row["name"], "day0": str(pd.Timestamp(row["day0"]).date()),
+                   "model": model, "benchmark": benchmark, "tickers": tickers.to_dict(orient="records"),
+                   "tests": tests.to_dict(orient="records"), "excluded": excluded.to_dict(orient="records")}
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    if output == "csv":
+        typer.echo(tickers.to_csv(index=False), nl=False)
+        return
+    label = benchmark if model in ("market", "market-adjusted") else "SPY + SMH" if model == "factors" else "-"
+    _print_frame(f"{row['name']} (day0 {pd.Timestamp(row['day0']):%Y-%m-%d}), {model} model, benchmark {label}", tickers)
+    _print_frame("Group tests (robust_to_clustering: valid when firms share day0)", tests)
+    if len(excluded):
+        _print_frame("Excluded firm-events", excluded)
 
 
 @app.command()
