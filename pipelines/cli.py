@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import warnings
 import subprocess
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import Annotated

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines import warehouse
-from pipelines.assets import market, news
+from pipelines.assets import market
 from pipelines.definitions import build_definitions, news_end_of_day, prices_after_close
 from pipelines.resources import NewsSourceResource, PriceSourceResource, WarehouseResource
 from pipelines.runner import run_job

@@ -5,18 +5,18 @@ an observable source whose data version is the file's hash).
 """
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
 from pipelines import study
-from pipelines.warehouse import transaction
 from pipelines.catalog import CATALOG, load_catalog
 from pipelines.errors import ImpactError
 from pipelines.partitions import permanent_failure
 from pipelines.resources import WarehouseResource
+from pipelines.warehouse import transaction
 
 PRICES = dg.AssetKey(["core", "prices"])
 HEADLINES = dg.AssetKey(["core", "headlines"])
@@ -45,7 +45,7 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dg.asset(

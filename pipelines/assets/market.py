@@ -6,8 +6,8 @@ import pandas as pd
 
 from models.calendar import sessions
 from pipelines import warehouse as wh
-from pipelines.errors import ImpactError, SourceError, TransientSourceError
 from pipelines.assets.quality import check_result, read_frame
+from pipelines.errors import ImpactError, SourceError, TransientSourceError
 from pipelines.partitions import NETWORK_RETRY, partition_dates, permanent_failure, price_partitions
 from pipelines.resources import PriceSourceResource, WarehouseResource
 
