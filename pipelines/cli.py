@@ -19,6 +19,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipelines import warehouse
+from pipelines.commands.sql import schema as schema_command
+from pipelines.commands.sql import sql as sql_command
 from pipelines.resources import NewsSourceResource, PriceSourceResource
 from pipelines.sources import NEWS_SOURCES, PRICE_SOURCES
 from pipelines.sources.demo_market import DEMO_END, DEMO_START
@@ -258,6 +260,9 @@ def ui(
     signal.signal(signal.SIGTERM, forward)
     raise typer.Exit(process.wait())
 
+
+app.command("sql")(sql_command)
+app.command("schema")(schema_command)
 
 if __name__ == "__main__":
     app()

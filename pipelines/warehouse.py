@@ -180,6 +180,12 @@ FROM core.headlines AS h;
 MACROS_SQL = Path(__file__).with_name("macros.sql")
 """Table and scalar macros stored in the warehouse, so every DuckDB client (CLI, notebooks, BI) has them."""
 
+SENTIMENT_MACROS_SQL = Path(__file__).with_name("macros_sentiment.sql")
+"""Macros over the sentiment tables; DuckDB binds a macro's tables at creation, so only once they exist."""
+COMMENTS_SQL = Path(__file__).with_name("comments.sql")
+"""COMMENT ON statements: the meaning and units of every table and column, read by `impact schema`."""
+SENTIMENT_TABLES = ("core.headline_sentiment", "mart.daily_sentiment")
+
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "lock on file")
 
 
@@ -187,6 +193,15 @@ def warehouse_path(override: str | Path | None = None) -> Path:
     """The warehouse file: an explicit path, else ``$IMPACT_WAREHOUSE``, else data/warehouse.duckdb."""
     chosen = override or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
     return Path(chosen).expanduser().resolve()
+
+
+def _has_sentiment_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name || '.' || table_name IN (SELECT unnest(?))",
+        [list(SENTIMENT_TABLES)],
+    ).fetchone()[0]
+    return found == len(SENTIMENT_TABLES)
 
 
 def _is_lock_error(error: Exception) -> bool:
@@ -220,6 +235,9 @@ def writer(path: str | Path | None = None, wait_s: float = 120.0) -> Iterator[du
     try:
         con.execute(SCHEMA_SQL)
         con.execute(MACROS_SQL.read_text(encoding="utf-8"))
+        if _has_sentiment_tables(con):
+            con.execute(SENTIMENT_MACROS_SQL.read_text(encoding="utf-8"))
+        con.execute(COMMENTS_SQL.read_text(encoding="utf-8"))  # last: CREATE OR REPLACE drops comments
         yield con
     finally:
         con.close()

@@ -1,0 +1,229 @@
+"""`impact sql` and `impact schema`: ad-hoc read-only SQL over the warehouse, and its documentation.
+
+pipelines.cli mounts these functions: ``app.command()(sql)`` and ``app.command()(schema)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from pipelines import schema_doc
+from pipelines import sql as engine
+
+FORMATS = ("table", "csv", "json", "markdown", "parquet")
+HISTORY_ENV = "IMPACT_SQL_HISTORY"
+
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option("--warehouse", help="DuckDB file (default: $IMPACT_WAREHOUSE or data/warehouse.duckdb)."),
+]
+
+
+# --------------------------------------------------------------------------------------------- rendering
+
+
+def _text(value: object) -> str:
+    if hasattr(value, "tolist") and not isinstance(value, (pd.Timestamp, float, int)):
+        value = value.tolist()  # numpy arrays (list columns) and numpy scalars
+    if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d") if value == value.normalize() and value.tzinfo is None else value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    return str(value)
+
+
+def render_table(frame: pd.DataFrame) -> str:
+    """An aligned plain-text table (numbers right-aligned) with a row count."""
+    cells = [[_text(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    headers = [str(c) for c in frame.columns]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    out = [line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in cells]
+    out.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    return "\n".join(out) + "\n"
+
+
+def render_markdown(frame: pd.DataFrame) -> str:
+    headers = [str(c) for c in frame.columns]
+    rows = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c])
+                                                            and not pd.api.types.is_bool_dtype(frame[c]) else "---"
+                                                            for c in frame.columns) + "|"]
+    for row in frame.itertuples(index=False, name=None):
+        rows.append("| " + " | ".join(_text(v).replace("|", "\\|") for v in row) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def render(result: engine.Result, fmt: str) -> str:
+    frame = result.frame
+    if fmt == "table":
+        return render_table(frame)
+    if fmt == "markdown":
+        return render_markdown(frame)
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    if fmt == "json":
+        rows = result.arrow.to_pylist() if result.arrow is not None else json.loads(frame.to_json(orient="records", date_format="iso"))
+        return json.dumps(rows, default=str) + "\n"
+    raise ValueError(fmt)
+
+
+def write_results(results: list[engine.Result], fmt: str, out: Path | None) -> None:
+    shown = [r for r in results if r.frame is not None]
+    if fmt == "parquet":
+        if out is None:
+            raise engine.SqlError("--format parquet writes a file: add --out FILE.parquet")
+        import pyarrow.parquet as pq
+
+        if not shown:
+            raise engine.SqlError("the query returned no result to write")
+        pq.write_table(shown[-1].arrow, out)
+        typer.echo(f"{shown[-1].arrow.num_rows} rows written to {out}", err=True)
+        return
+    text = "\n".join(render(r, fmt) for r in (shown[-1:] if out is not None or fmt != "table" else shown))
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(shown[-1].frame) if shown else 0} rows written to {out}", err=True)
+    else:
+        typer.echo(text, nl=False)
+
+
+# --------------------------------------------------------------------------------------------- the prompt
+
+
+def _prompt_reader() -> Callable[[str], str]:
+    """prompt_toolkit with a history file when installed, else input()."""
+    try:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+    except ImportError:  # pragma: no cover - prompt_toolkit is the recommended extra
+        return input
+    history = Path(os.environ.get(HISTORY_ENV) or Path.home() / ".impact_sql_history")
+    session = PromptSession(history=FileHistory(str(history)))
+    return lambda prompt: session.prompt(prompt)
+
+
+def repl(con, read: Callable[[str], str], fmt: str = "table", write: Callable[[str], None] = print) -> int:
+    """The interactive loop: a statement runs once a line ends with ';'. Ctrl-C clears the buffer or stops
+    the running query; Ctrl-D or .quit leaves. Returns the number of statements that failed."""
+    buffer: list[str] = []
+    failures = 0
+    write("impact sql (read-only). End statements with ';'. .tables, .queries, .quit; Ctrl-C interrupts.")
+    while True:
+        try:
+            line = read("impact> " if not buffer else "   ...> ")
+        except KeyboardInterrupt:
+            buffer = []
+            continue
+        except EOFError:
+            return failures
+        stripped = line.strip()
+        if not buffer and stripped in (".quit", ".exit", "\\q"):
+            return failures
+        if not buffer and stripped == ".queries":
+            for name, query in engine.library().items():
+                write(f"{name}: {query.description}")
+            continue
+        if not buffer and stripped == ".tables":
+            line, stripped = "SHOW ALL TABLES;", "SHOW ALL TABLES;"
+        buffer.append(line)
+        if not stripped.endswith(";"):
+            continue
+        text, buffer = "\n".join(buffer), []
+        try:
+            results = engine.interruptible(con, lambda: engine.execute(con, text))
+            for result in results:
+                if result.frame is not None:
+                    write(render(result, fmt).rstrip("\n"))
+        except engine.SqlError as error:
+            failures += 1
+            write(f"Error: {error}")
+
+
+# --------------------------------------------------------------------------------------------- commands
+
+
+def sql(
+    query: Annotated[str | None, typer.Argument(help="SQL to run (several statements: ';'-separated). "
+                                                     "None: an interactive prompt, or stdin when piped.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Run the SQL in this file.")] = None,
+    named: Annotated[str | None, typer.Option("--query", "-q", help="Run a query of the library by name (see --list).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE for $NAME in the query; repeatable.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help=f"Output: {', '.join(FORMATS)} (parquet needs --out).")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the (last) result to this file.")] = None,
+    list_queries: Annotated[bool, typer.Option("--list", help="List the query library and exit.")] = False,
+    warehouse_file: WarehouseOption = None,
+) -> None:
+    """Run read-only SQL on the warehouse: writes of any kind are refused and change nothing."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if list_queries:
+        for name, entry in engine.library().items():
+            params = ", ".join(f"{p.name}={p.default}" for p in entry.params.values())
+            needs = f" [needs {', '.join(entry.requires)}]" if entry.requires else ""
+            typer.echo(f"{name}({params}){needs}\n    {entry.description}")
+        return
+    sources = [s for s in (query, file, named) if s is not None]
+    if len(sources) > 1:
+        raise typer.BadParameter("give one of QUERY, --file and --query")
+    try:
+        params = engine.parse_params(param)
+        con = engine.connect(warehouse_file)
+    except engine.SqlError as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from error
+    try:
+        if named is not None:
+            results = [engine.interruptible(con, lambda: engine.run_library(con, named, params, arrow=True))]
+        else:
+            if file is not None:
+                text = file.read_text(encoding="utf-8")
+            elif query is not None:
+                text = query
+            elif sys.stdin.isatty():
+                raise typer.Exit(1 if repl(con, _prompt_reader(), fmt) else 0)
+            else:
+                text = sys.stdin.read()
+            values = {k: engine.parse_value(v) for k, v in params.items()}
+            results = engine.interruptible(con, lambda: engine.execute(con, text, values, arrow=True))
+        write_results(results, fmt, out)
+    except engine.SqlError as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(130 if isinstance(error, engine.QueryInterrupted) else 1) from error
+    finally:
+        con.close()
+
+
+def schema(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the markdown to this file.")] = None,
+    warehouse_file: WarehouseOption = None,
+) -> None:
+    """Print the warehouse schema (tables, views, keys, columns, units, macros) as markdown for the README."""
+    try:
+        con = engine.connect(warehouse_file)
+    except engine.SqlError as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from error
+    try:
+        text = schema_doc.generate(con)
+    finally:
+        con.close()
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
