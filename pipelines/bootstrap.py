@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,22 @@ def ensure_venv() -> Path:
     return _python()
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's chromium; install it when missing and we may (root with apt)."""
+    if CHROMIUM.exists() or os.environ.get("IMPACT_SKIP_BROWSER") == "1":
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print(f"warning: {CHROMIUM} is missing and cannot be installed here (needs root and apt-get); "
+              "the browser tests will fail unless IMPACT_SKIP_BROWSER=1", flush=True)
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run(["apt-get", "update", "-qq"], env=env)
+    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-dejavu-core"], env=env)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 1 or argv[0] not in ("demo", "test", "setup"):
         print(__doc__)
@@ -60,6 +77,7 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[0] == "demo":
         return subprocess.call([str(VENV / "bin" / "impact"), "demo", *argv[1:]], cwd=ROOT, env=env)
+    ensure_chromium()
     return subprocess.call([str(python), "-m", "pytest", *argv[1:]], cwd=ROOT, env=env)
 
 

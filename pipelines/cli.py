@@ -19,6 +19,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipelines import warehouse
+from pipelines.commands.dashboard import dashboard as dashboard_command
+from pipelines.commands.dashboard import report as report_command
 from pipelines.commands.sql import schema as schema_command
 from pipelines.commands.sql import sql as sql_command
 from pipelines.resources import NewsSourceResource, PriceSourceResource
@@ -261,6 +263,8 @@ def ui(
     raise typer.Exit(process.wait())
 
 
+app.command("dashboard")(dashboard_command)
+app.command("report")(report_command)
 app.command("sql")(sql_command)
 app.command("schema")(schema_command)
 

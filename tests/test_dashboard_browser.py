@@ -1,0 +1,374 @@
+"""The dashboards in a real browser (Debian's chromium via Playwright) over a demo warehouse built by Dagster runs.
+
+One warehouse and one app server (a thread on 127.0.0.1) per module; one browser for the module.
+Screenshots go to test-artifacts/. The browser tests FAIL when chromium is missing (CI installs it)
+and skip when IMPACT_SKIP_BROWSER=1. The report tests need no browser, only the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines import warehouse
+from pipelines.resources import NewsSourceResource, PriceSourceResource
+from pipelines.runner import run_job
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path(os.environ.get("IMPACT_CHROMIUM", "/usr/bin/chromium"))
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+TICKERS = ["NVDA", "MSFT", "META", "AVGO", "AMD", "SPY"]
+START, END = date(2024, 1, 2), date(2025, 3, 31)
+XSS_TITLE = "<script>window.__xss = 1</script> Nvidia <b>headline</b> with markup"
+PAGE_TIMEOUT_MS = 30_000
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory) -> Path:
+    """The demo market for a few tickers, ingested and analysed by real Dagster runs, plus one hostile headline.
+
+    IMPACT_TEST_DEMO_WAREHOUSE=<file> starts from a copy of a warehouse those same runs built instead.
+    """
+    path = tmp_path_factory.mktemp("dash") / "warehouse.duckdb"
+    prebuilt = os.environ.get("IMPACT_TEST_DEMO_WAREHOUSE")  # a copy of this fixture's runs, to iterate faster
+    if prebuilt:
+        shutil.copyfile(prebuilt, path)
+    else:
+        _build(path)
+    with warehouse.writer(path) as con:
+        con.execute(
+            "INSERT INTO core.headlines VALUES ('xss-test', DATE '2025-01-26', DATE '2025-01-27', "
+            "TIMESTAMPTZ '2025-01-26 20:00:00+00', ?, NULL, NULL, 'Test Wire', ['NVDA'], 'demo', ?)",
+            [XSS_TITLE, datetime.now(UTC)],
+        )
+    return path
+
+
+def _build(path: Path) -> None:
+    with dg.instance_for_test() as instance:
+        for job, resources in (
+            ("ingest_prices", {"price_source": PriceSourceResource(source="demo", tickers=TICKERS)}),
+            ("ingest_news", {"news_source": NewsSourceResource(sources=["demo"], tickers=TICKERS)}),
+            ("analyze", {}),
+        ):
+            outcome = run_job(job, START, END, warehouse_file=path, instance=instance, **resources)
+            assert outcome.success, f"{job}: {outcome.error}"
+
+
+class _Server:
+    """The Dash app served by werkzeug in a thread; ``stop()`` ends it."""
+
+    def __init__(self, warehouse_path: Path) -> None:
+        from werkzeug.serving import make_server
+
+        from dashboards.app import create_app
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.app = create_app(warehouse_path, poll_ms=1000)
+        self.server = make_server("127.0.0.1", 0, self.app.server, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="dash-test-server", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(demo_warehouse):
+    served = _Server(demo_warehouse)
+    yield served
+    served.stop()
+    assert not served.thread.is_alive()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if os.environ.get("IMPACT_SKIP_BROWSER") == "1":
+        pytest.skip("IMPACT_SKIP_BROWSER=1: browser tests skipped")
+    if not CHROMIUM.is_file():
+        pytest.fail(f"chromium not found at {CHROMIUM}: install it (apt-get install -y chromium) "
+                    "or set IMPACT_SKIP_BROWSER=1 to skip the browser tests", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the playwright package is missing: uv pip install playwright (never `playwright install`)", pytrace=False)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(PAGE_TIMEOUT_MS)
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.errors = errors
+    yield tab
+    context.close()
+
+
+def _shot(tab, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.wait_for_timeout(300)  # let the last transition finish
+    tab.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def _traces(tab, graph_id: str) -> list[dict]:
+    """The traces Plotly drew in a dcc.Graph (name, x, y, text), read from the page."""
+    return tab.evaluate(
+        """id => (document.querySelector('#' + id + ' .js-plotly-plot')._fullData || []).map(
+               t => ({type: t.type, name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || []),
+                      text: t.text ? Array.from(t.text) : []}))""",
+        graph_id,
+    )
+
+
+def _title(tab, graph_id: str) -> str:
+    return tab.evaluate("id => document.querySelector('#' + id + ' .js-plotly-plot').layout.title.text", graph_id)
+
+
+def _wait_graph(tab, graph_id: str, predicate: str = "gd => gd.data && gd.data.length > 0") -> None:
+    tab.wait_for_function(
+        f"""() => {{ const gd = document.querySelector('#{graph_id} .js-plotly-plot');
+                    return gd && gd.querySelector('.main-svg') && ({predicate})(gd); }}"""
+    )
+
+
+def _wait_text(tab, selector: str, text: str) -> None:
+    """Wait until the element exists and its text contains ``text``."""
+    tab.wait_for_function("([sel, text]) => { const el = document.querySelector(sel); return el && el.innerText.includes(text); }",
+                          arg=[selector, text])
+
+
+def _choose(tab, dropdown_id: str, text: str) -> None:
+    """Pick an option of a dcc.Dropdown by typing into its search box, like a user."""
+    tab.click(f"#{dropdown_id}")
+    tab.keyboard.type(text)
+    tab.get_by_role("option", name=text, exact=False).first.click()
+
+
+def test_overview_shows_banner_spotlight_and_freshness(page, server):
+    page.goto(server.url + "/")
+    page.wait_for_selector("#demo-banner-text")
+    assert "SIMULATED DEMO DATA" in page.inner_text("#demo-banner-text")
+    _wait_graph(page, "overview-spotlight")
+    _wait_graph(page, "overview-session")
+    assert "DeepSeek-R1" in page.inner_text("#spotlight-link")
+    assert "NVDA -16.97%" in page.inner_text("#spotlight-moves")
+    bars = _traces(page, "overview-spotlight")[0]
+    moves = dict(zip(bars["x"], bars["y"], strict=True))
+    assert moves["NVDA"] == pytest.approx(-16.97, abs=0.01)
+    freshness = page.inner_text("#freshness-table")
+    assert "prices" in freshness and "headlines" in freshness and "2025-03-31" in freshness
+    assert "not computed yet" in page.inner_text("#overview-sentiment-note").lower()
+    _shot(page, "overview")
+    assert page.errors == []
+
+
+def test_event_explorer_renders_and_follows_the_chosen_event(page, server):
+    page.goto(server.url + "/events")
+    for graph in ("event-prices", "event-ar", "event-car"):
+        _wait_graph(page, graph)
+    assert "DeepSeek-R1" in page.inner_text("#event-title")
+    ar = _traces(page, "event-ar")[0]
+    day0 = dict(zip(ar["x"], ar["y"], strict=True))
+    assert day0["NVDA"] < -10 and "***" in ar["text"][ar["x"].index("NVDA")]
+    names = {t["name"] for t in _traces(page, "event-prices")}
+    assert {"NVDA", "SPY (benchmark)"} <= names
+    assert "BMP t, Kolari-Pynnönen adjusted" in page.inner_text("#group-table")
+    assert "Corrado rank" in page.inner_text("#group-table")
+    assert "NVDA" in page.inner_text("#firm-table")
+    # The hostile headline is shown as text and never runs.
+    assert XSS_TITLE in page.inner_text("#event-headlines")
+    assert page.evaluate("() => window.__xss") is None
+    _shot(page, "events")
+
+    _choose(page, "event-select", "Microsoft and Meta results")
+    _wait_text(page, "#event-title", "Microsoft and Meta")
+    _wait_graph(page, "event-ar", "gd => !gd.data[0].x.includes('AMD') || gd.data[0].x.length > 0")
+    assert "2025-01-30" in page.inner_text("#event-header")
+    after = dict(zip(*[_traces(page, "event-ar")[0][k] for k in ("x", "y")], strict=True))
+    assert after != day0
+    assert "Abnormal return on day 0 (2025-01-30)" in _title(page, "event-ar")
+    assert page.errors == []
+
+
+def test_ticker_view_candles_ticker_switch_and_click_a_day(page, server):
+    page.goto(server.url + "/ticker?ticker=NVDA")
+    _wait_graph(page, "ticker-chart")
+    traces = _traces(page, "ticker-chart")
+    assert traces[0]["type"] == "candlestick" and "events" in {t["name"] for t in traces}
+    assert _title(page, "ticker-chart").startswith("NVDA")
+    assert "sentiment not computed yet" in page.evaluate(
+        "() => document.querySelector('#ticker-chart .js-plotly-plot').layout.annotations.map(a => a.text).join('|')")
+    _shot(page, "ticker")
+
+    # Click DeepSeek-R1's session on the chart: that day's NVDA headlines, the hostile one as text.
+    page.evaluate("""() => { const gd = document.querySelector('#ticker-chart .js-plotly-plot');
+        const i = gd.data[0].x.findIndex(x => String(x).startsWith('2025-01-27'));
+        gd.emit('plotly_click', {points: [{x: gd.data[0].x[i], curveNumber: 0, pointNumber: i, pointIndex: i}]}); }""")
+    _wait_text(page, "#ticker-headlines-title", "2025-01-27")
+    assert XSS_TITLE in page.inner_text("#ticker-headlines")
+    assert page.evaluate("() => window.__xss") is None
+
+    _choose(page, "ticker-select", "MSFT")
+    page.wait_for_function("() => document.querySelector('#ticker-chart .js-plotly-plot').layout.title.text.startsWith('MSFT')")
+    assert _traces(page, "ticker-chart")[0]["type"] == "candlestick"
+    assert page.errors == []
+
+
+SENTIMENT = textwrap.dedent("""
+    import sys
+    from pipelines import warehouse
+    with warehouse.writer(sys.argv[1]) as con:
+        con.execute('''CREATE TABLE core.headline_sentiment AS
+            SELECT headline_id, 'test-model' AS model, 'v0' AS model_version,
+                   CASE WHEN hash(headline_id) % 3 = 0 THEN 'negative' WHEN hash(headline_id) % 3 = 1 THEN 'neutral' ELSE 'positive' END AS label,
+                   0.2 AS p_negative, 0.3 AS p_neutral, 0.5 AS p_positive,
+                   ((hash(headline_id) % 3)::INTEGER - 1) * 0.8 AS score, now() AS scored_at
+            FROM core.headlines''')
+        con.execute('''CREATE TABLE mart.daily_sentiment AS
+            SELECT t.ticker, t.session_date AS date, count(*) AS n_headlines, avg(s.score) AS mean_score,
+                   avg((s.label = 'negative')::INTEGER) AS share_negative, avg((s.label = 'positive')::INTEGER) AS share_positive,
+                   any_value(r.ar) AS ar, any_value(r.sar) AS sar
+            FROM core.headline_tickers AS t JOIN core.headline_sentiment AS s USING (headline_id)
+            LEFT JOIN mart.daily_abnormal_returns AS r ON r.ticker = t.ticker AND r.date = t.session_date
+            GROUP BY ALL''')
+""")
+
+
+def test_sentiment_page_says_not_computed_then_uses_the_tables_once_present(page, server, demo_warehouse):
+    page.goto(server.url + "/sentiment")
+    _wait_text(page, "#sentiment-note", "not computed yet")
+    _wait_graph(page, "sentiment-scatter", "gd => gd.layout.annotations && gd.layout.annotations.length > 0")
+    # A writer process adds the sentiment tables while the app runs; the page picks them up on reload.
+    subprocess.run([sys.executable, "-c", SENTIMENT, str(demo_warehouse)], cwd=ROOT, check=True, timeout=120)
+    page.reload()
+    _wait_graph(page, "sentiment-scatter", "gd => gd.data.some(t => t.name === 'OLS fit')")
+    names = {t["name"] for t in _traces(page, "sentiment-scatter")}
+    assert {"NVDA", "META", "OLS fit"} <= names
+    assert "r = " in _title(page, "sentiment-scatter")
+    assert "NVDA" in page.inner_text("#sentiment-stats")
+    _shot(page, "sentiment")
+
+    # Filter to one ticker: only its points (and the fit) remain.
+    page.goto(server.url + "/sentiment?tickers=NVDA")
+    _wait_graph(page, "sentiment-scatter", "gd => gd.data.some(t => t.name === 'OLS fit')")
+    assert {t["name"] for t in _traces(page, "sentiment-scatter")} == {"NVDA", "OLS fit"}
+    # The event headlines are now coloured by their label.
+    page.goto(server.url + "/events")
+    page.wait_for_selector("#event-headlines li.negative, #event-headlines li.positive, #event-headlines li.neutral")
+    assert page.errors == []
+
+
+RUN = textwrap.dedent("""
+    import sys
+    from datetime import date
+    import dagster as dg
+    from pipelines.resources import PriceSourceResource
+    from pipelines.runner import run_job
+    path, TICKERS = sys.argv[1], sys.argv[2].split(",")
+    with dg.instance_for_test() as instance:
+        for job, start, end, res in (
+            ("ingest_prices", date(2025, 1, 2), date(2025, 3, 31),
+             {"price_source": PriceSourceResource(source="demo", tickers=TICKERS)}),
+            ("analyze", date(2024, 1, 2), date(2025, 3, 31), {}),
+        ):
+            outcome = run_job(job, start, end, warehouse_file=path, instance=instance, **res)
+            assert outcome.success, outcome.error
+    print("run done", flush=True)
+""")
+
+
+def test_pages_keep_answering_while_a_dagster_run_writes(page, server, demo_warehouse):
+    """A real Dagster run (prices, then the analysis) writes the warehouse from another process
+    while pages load; every load answers, and the run is never blocked."""
+    run = subprocess.Popen([sys.executable, "-c", RUN, str(demo_warehouse), ",".join(TICKERS)], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    loads, during, saw_busy = 0, 0, False
+    try:
+        paths = ["/", "/events?event=deepseek-r1-release", "/ticker?ticker=META", "/events?event=msft-meta-q4-2024-earnings"]
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            running = run.poll() is None
+            started = time.monotonic()
+            page.goto(server.url + paths[loads % len(paths)])
+            # Either the page's charts or the "refreshing" notice, within the timeout: never a dead page.
+            page.wait_for_selector(".js-plotly-plot .main-svg, .refreshing")
+            assert time.monotonic() - started < 20
+            saw_busy = saw_busy or page.query_selector("#busy-banner-text") is not None
+            loads += 1
+            during += running and run.poll() is None
+            if not running:
+                break
+        out, err = run.communicate(timeout=240)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 0 and "run done" in out, err[-2000:]
+    assert during >= 2, f"only {during} page loads overlapped the run"
+    # After the run, the data is fresh and the page shows it.
+    page.goto(server.url + "/events?event=deepseek-r1-release")
+    _wait_graph(page, "event-ar")
+    assert "DeepSeek-R1" in page.inner_text("#event-title")
+    _shot(page, "after-run")
+
+
+# --- the static report (no browser needed for HTML) ---------------------------------------------------
+
+def test_report_html_is_self_contained_and_escapes_headlines(demo_warehouse, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.commands.dashboard import app
+
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["report", "--event", "deepseek-r1-release", "--out", str(out),
+                                      "--warehouse", str(demo_warehouse)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "DeepSeek-R1" in text and "SIMULATED DEMO DATA" in text
+    assert text.count('class="plotly-graph-div"') == 3
+    from plotly.offline import get_plotlyjs
+
+    library = get_plotlyjs()
+    assert text.count(library) == 1  # the library itself, inline, once
+    rest = text.replace(library, "")
+    assert "<script src=" not in rest and "cdn.plot.ly" not in rest and "<link" not in rest and "http://" not in rest
+    assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in text and XSS_TITLE not in text
+    assert "kp_bmp_t" in text and "corrado_rank" in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "report-deepseek-r1-release.html").write_text(text, encoding="utf-8")
+    missing = CliRunner().invoke(app, ["report", "--event", "no-such-event", "--out", str(tmp_path / "x.html"),
+                                       "--warehouse", str(demo_warehouse)])
+    assert missing.exit_code == 1 and not (tmp_path / "x.html").exists()
+
+
+def test_report_png_writes_one_image_per_figure(demo_warehouse, tmp_path, browser):
+    from dashboards.report import build_report
+
+    written = build_report("deepseek-r1-release", tmp_path / "deepseek.png", format="png", warehouse_path=demo_warehouse)
+    assert [p.name for p in written] == ["deepseek-prices.png", "deepseek-ar.png", "deepseek-car.png"]
+    for path in written:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
