@@ -204,7 +204,8 @@ def _has_sentiment_tables(con: duckdb.DuckDBPyConnection) -> bool:
     return found == len(SENTIMENT_TABLES)
 
 
-def _is_lock_error(error: Exception) -> bool:
+def is_lock_error(error: Exception) -> bool:
+    """True when ``error`` says another process holds the file (worth waiting for, unlike a full disk)."""
     return any(marker in str(error) for marker in _LOCK_MARKERS)
 
 
@@ -216,7 +217,7 @@ def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnecti
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except (duckdb.IOException, duckdb.ConnectionException) as error:
-            if not _is_lock_error(error) or time.monotonic() >= deadline:
+            if not is_lock_error(error) or time.monotonic() >= deadline:
                 mode = "read-only" if read_only else "read-write"
                 raise WarehouseError(f"cannot open warehouse {path} {mode}: {error}") from error
             time.sleep(delay)
@@ -274,6 +275,20 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
+@contextmanager
+def _write_errors(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Name the warehouse when a write fails (disk full, read-only file), keeping DuckDB's own reason."""
+    try:
+        yield
+    except duckdb.Error as error:
+        raise WarehouseError(f"cannot write warehouse {_database_file(con)}: {error}") from error
+
+
+def _database_file(con: duckdb.DuckDBPyConnection) -> str:
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return rows[0][0] if rows and rows[0][0] else "(in memory)"
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -300,9 +315,9 @@ def replace_prices(
     frame = prices.assign(ingested_at=_now(), run_id=run_id)
     frame["date"] = frame["date"].dt.date
     sources = sorted(frame["source"].unique())
-    with transaction(con):
-        con.register("incoming_prices", frame)
-        try:
+    con.register("incoming_prices", frame)
+    try:
+        with _write_errors(con), transaction(con):
             con.execute(
                 "DELETE FROM raw.prices WHERE source IN (SELECT unnest(?)) AND ticker IN (SELECT unnest(?)) "
                 "AND date BETWEEN ? AND ?",
@@ -321,8 +336,8 @@ def replace_prices(
                 "split_ratio, dividend, source, ingested_at FROM incoming_prices"
             )
             _log_ingestion(con, "prices", ",".join(sources), start, end, len(frame), run_id)
-        finally:
-            con.unregister("incoming_prices")
+    finally:
+        con.unregister("incoming_prices")
     return len(frame)
 
 
@@ -348,9 +363,9 @@ def replace_headlines(
         raise ValueError(f"headline {outside.iloc[0]['headline_id']} lies outside the partition {start}..{end}")
     frame["ingested_at"] = _now()
     frame["run_id"] = run_id
-    with transaction(con):
-        con.register("incoming_headlines", frame)
-        try:
+    con.register("incoming_headlines", frame)
+    try:
+        with _write_errors(con), transaction(con):
             con.execute(
                 "DELETE FROM raw.headlines WHERE source IN (SELECT unnest(?)) AND ny_date BETWEEN ? AND ?",
                 [list(sources), start, end],
@@ -389,8 +404,8 @@ def replace_headlines(
             )
             con.execute("DROP TABLE touched_headlines")
             _log_ingestion(con, "headlines", ",".join(sorted(sources)), start, end, len(frame), run_id)
-        finally:
-            con.unregister("incoming_headlines")
+    finally:
+        con.unregister("incoming_headlines")
     return len(frame)
 
 

@@ -8,7 +8,6 @@ import textwrap
 import time
 from datetime import date
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -65,7 +64,7 @@ def test_failed_write_leaves_the_partition_untouched(tmp_path):
         warehouse.replace_prices(con, _bars(["NVDA"], days), date(2025, 1, 24), date(2025, 1, 27), ["NVDA"])
         broken = _bars(["NVDA"], days, close=30.0)
         broken.loc[1, "volume"] = None  # violates NOT NULL after the DELETE already ran
-        with pytest.raises(duckdb.Error):
+        with pytest.raises(WarehouseError, match="cannot write warehouse .*w.duckdb.*NOT NULL"):
             warehouse.replace_prices(con, broken, date(2025, 1, 24), date(2025, 1, 27), ["NVDA"])
     assert _count(path, "SELECT count(*) FROM core.prices WHERE close = 10") == 2
     assert _count(path, "SELECT count(*) FROM raw.prices") == 2

@@ -1,13 +1,16 @@
 """Market data domain: the daily ``prices`` asset and its data-quality checks."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from models.calendar import sessions
 from pipelines import warehouse as wh
 from pipelines.assets.quality import check_result, read_frame
-from pipelines.errors import ImpactError, SourceError, TransientSourceError
+from pipelines.errors import ImpactError, SourceError, TransientSourceError, WarehouseError
 from pipelines.partitions import NETWORK_RETRY, partition_dates, permanent_failure, price_partitions
 from pipelines.resources import PriceSourceResource, WarehouseResource
 
@@ -16,6 +19,23 @@ MAX_MOVE = 0.35
 
 STALE_SESSIONS = 3
 """A ticker whose last bar is this many sessions behind the warehouse's newest bar is stale."""
+
+
+@contextmanager
+def writer_or_failure(warehouse: WarehouseResource) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse writer; a warehouse that cannot be written (read-only, full) fails the run at once.
+
+    Only a lock still held by another writer after the wait is left to the retry policy.
+    """
+    try:
+        with warehouse.writer() as con:
+            yield con
+    except WarehouseError as error:
+        if wh.is_lock_error(error):
+            raise
+        raise permanent_failure(error) from error
+    except duckdb.Error as error:
+        raise permanent_failure(WarehouseError(f"cannot write warehouse {warehouse.path}: {error}")) from error
 
 
 @dg.asset(
@@ -57,8 +77,8 @@ def prices(
     missing = sorted(set(tickers) - set(frame["ticker"]))
     if missing:
         raise permanent_failure(SourceError(source.name, f"no rows for {start}..{end}", ticker=",".join(missing)))
-    with warehouse.writer() as con:
-        rows = wh.replace_prices(con, frame, start, end, tickers, run_id=context.run_id)
+    with writer_or_failure(warehouse) as con:
+        rows = wh.replace_prices(con, frame, start, end, tickers, run_id=context.run.run_id)
     per_ticker = frame.groupby("ticker").size()
     return dg.MaterializeResult(
         metadata={

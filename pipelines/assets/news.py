@@ -5,8 +5,9 @@ import dagster as dg
 import pandas as pd
 
 from pipelines import warehouse as wh
+from pipelines.assets.market import writer_or_failure
 from pipelines.assets.quality import check_result, read_frame
-from pipelines.errors import ImpactError, TransientSourceError
+from pipelines.errors import ImpactError, SourceError, TransientSourceError
 from pipelines.partitions import NETWORK_RETRY, news_partitions, partition_dates, permanent_failure
 from pipelines.resources import NewsSourceResource, WarehouseResource
 
@@ -40,8 +41,19 @@ def headlines(
         per_source[source.name] = len(frame)
         frames.append(frame)
     incoming = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    with warehouse.writer() as con:
-        rows = wh.replace_headlines(con, incoming, start, end, list(per_source), run_id=context.run_id)
+    with writer_or_failure(warehouse) as con:
+        # A quiet day is legitimate, but a source that answers nothing for a range where it delivered
+        # stories before is failing (an empty answer is an error, not zero rows): replacing would erase them.
+        for name in [n for n, count in per_source.items() if count == 0]:
+            held = con.execute(
+                "SELECT count(*) FROM raw.headlines WHERE source = ? AND ny_date BETWEEN ? AND ?", [name, start, end]
+            ).fetchone()[0]
+            if held:
+                raise permanent_failure(SourceError(
+                    name, f"no headlines for {start}..{end}, where the warehouse holds {held} from this source; "
+                    "refusing to erase them (check the source, then re-run)",
+                ))
+        rows = wh.replace_headlines(con, incoming, start, end, list(per_source), run_id=context.run.run_id)
         stories = con.execute(
             "SELECT count(*) FROM core.headlines WHERE ny_date BETWEEN ? AND ?", [start, end]
         ).fetchone()[0]

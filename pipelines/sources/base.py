@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 import numpy as np
@@ -162,6 +162,11 @@ def validate_prices(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     return frame.loc[:, list(PRICE_COLUMNS)].sort_values(["ticker", "date"]).reset_index(drop=True)
 
 
+_EARLIEST_STAMP = pd.Timestamp("1970-01-01", tz="UTC")
+_LATEST_STAMP = pd.Timestamp("2200-01-01", tz="UTC")
+"""Headline timestamps outside these bounds are vendor garbage (and past 2262 not even representable)."""
+
+
 def validate_headlines(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     """Coerce a headline frame to the canonical columns, compute ids and merge duplicates.
 
@@ -187,15 +192,25 @@ def validate_headlines(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
 
     stamps = []
     for i, raw in enumerate(frame["published_at"]):
-        stamp = pd.to_datetime(raw, errors="coerce", utc=False) if raw is not None else pd.NaT
-        if stamp is pd.NaT or pd.isna(stamp):
+        try:
+            # Only text and timestamps are timestamps: a list or a number here is a malformed record.
+            stamp = pd.Timestamp(raw) if isinstance(raw, (str, datetime, np.datetime64)) else pd.NaT
+        except (ValueError, OverflowError):
+            stamp = pd.NaT
+        if pd.isna(stamp):
             raise DataValidationError(origin, f"headline without a valid timestamp: {raw!r}", row=i + 1, field="published_at")
         if stamp.tzinfo is None:
             raise DataValidationError(
                 origin, f"timestamp {raw!r} has no timezone; sources must say which zone they use",
                 row=i + 1, field="published_at",
             )
-        stamps.append(stamp.tz_convert("UTC"))
+        stamp = stamp.tz_convert("UTC")
+        if not _EARLIEST_STAMP <= stamp <= _LATEST_STAMP:
+            raise DataValidationError(
+                origin, f"timestamp {raw!r} is outside {_EARLIEST_STAMP.date()}..{_LATEST_STAMP.date()}",
+                row=i + 1, field="published_at",
+            )
+        stamps.append(stamp)
     frame["published_at"] = pd.DatetimeIndex(stamps).as_unit("us")
 
     titles = frame["title"]

@@ -31,6 +31,20 @@ def redact(text: str) -> str:
     return _SECRET.sub(lambda m: f"{m.group(1)}=***", text)
 
 
+class _RedactRecords(logging.Filter):
+    """Hides API keys in records of loggers we do not own: urllib3 logs each request line at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactRecords())
+
+
 def shown_url(url: str, params: Mapping[str, Any] | None = None) -> str:
     """The full request URL as it may appear in messages: with its query, without secrets."""
     prepared = requests.Request("GET", url, params=dict(params or {})).prepare().url

@@ -57,7 +57,10 @@ def domain_of(address: object) -> str | None:
     text = clean_text(address)
     if text is None:
         return None
-    host = urlsplit(text if "//" in text else f"//{text}").hostname
+    try:
+        host = urlsplit(text if "//" in text else f"//{text}").hostname
+    except ValueError:  # e.g. "Invalid IPv6 URL" for a stray '[': no publisher, not a failed ingestion
+        return None
     return host.removeprefix("www.") if host else None
 
 
