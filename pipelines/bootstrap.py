@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements.lock"
 STAMP = VENV / ".impact-installed"
+TORCH = "torch==2.13.0"
 
 
 def _run(command: list[str], **kwargs: object) -> None:
@@ -43,7 +44,11 @@ def ensure_venv() -> Path:
         _run([sys.executable, "-m", "venv", str(VENV)])
     if STAMP.exists() and STAMP.read_text() == _fingerprint():
         return _python()
-    _run([str(_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "uv>=0.5"])
+    pip = [str(_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run([*pip, "uv>=0.5"])
+    # torch first, with pip: the lock leaves torch (and CUDA wheels) out so that this pin decides the
+    # build; uv then keeps the installed torch, which satisfies the project's range.
+    _run([*pip, TORCH])
     uv = [str(_python()), "-m", "uv", "pip", "install", "--python", str(_python())]
     _run([*uv, "-r", str(LOCK)])
     _run([*uv, "--no-deps", "-e", str(ROOT)])

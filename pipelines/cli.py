@@ -21,6 +21,7 @@ from rich.table import Table
 from pipelines import warehouse
 from pipelines.commands.dashboard import dashboard as dashboard_command
 from pipelines.commands.dashboard import report as report_command
+from pipelines.commands.sentiment import app as sentiment_app
 from pipelines.commands.sql import schema as schema_command
 from pipelines.commands.sql import sql as sql_command
 from pipelines.resources import NewsSourceResource, PriceSourceResource
@@ -57,7 +58,8 @@ def _run_steps(steps: list[tuple[str, str, date, date, dict]], warehouse_file: P
             task = progress.add_task(f"{label} {start}..{end}", total=1)
             outcome = run_job(job, start, end, warehouse_file=warehouse_file, **resources)
             status = "[green]ok[/]" if outcome.success else "[red]failed[/]"
-            progress.update(task, completed=1, description=f"{label} {start}..{end} {status} ({outcome.metadata.get('rows', 0)} rows)")
+            done = f"{outcome.metadata['rows']} rows" if job.startswith("ingest") and "rows" in outcome.metadata else f"{outcome.materialized} assets"
+            progress.update(task, completed=1, description=f"{label} {start}..{end} {status} ({done})")
             outcomes.append(outcome)
             if not outcome.success:
                 break
@@ -266,6 +268,7 @@ def ui(
 app.command("dashboard")(dashboard_command)
 app.command("report")(report_command)
 app.command("sql")(sql_command)
+app.add_typer(sentiment_app, name="sentiment", help="Headline sentiment: classify, evaluate, train.")
 app.command("schema")(schema_command)
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from IMPACT_* environment variables (see README), defaulting to the offline demo
 import dagster as dg
 
 from models.calendar import EXCHANGE_TZ, is_session
-from pipelines.assets import events, market, news
+from pipelines.assets import events, market, news, sentiment
 from pipelines.resources import resources_from_env
 
 WRITER_TAG = {"impact/warehouse-writer": "duckdb"}
@@ -31,9 +31,10 @@ ingest_news_job = dg.define_asset_job(
 
 analyze_job = dg.define_asset_job(
     "analyze",
-    selection=dg.AssetSelection.groups("event_study") - dg.AssetSelection.keys(events.CATALOG_KEY),
+    selection=dg.AssetSelection.groups("event_study", "sentiment") - dg.AssetSelection.keys(events.CATALOG_KEY),
     tags=WRITER_TAG,
-    description="Recompute everything downstream of the ingested data: events, abnormal returns, event studies.",
+    description="Recompute everything downstream of the ingested data: events, abnormal returns, event studies, "
+    "headline sentiment.",
 )
 
 
@@ -55,7 +56,7 @@ def news_end_of_day(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 def build_definitions(warehouse_file: str | None = None, **resources: dg.ConfigurableResource) -> dg.Definitions:
     """All definitions; resources come from the environment unless given (the warehouse file too)."""
     return dg.Definitions(
-        assets=[market.prices, news.headlines, *events.EVENT_ASSETS],
+        assets=[market.prices, news.headlines, *events.EVENT_ASSETS, *sentiment.SENTIMENT_ASSETS],
         asset_checks=dg.load_asset_checks_from_modules([market, news, events]),
         jobs=[ingest_prices_job, ingest_news_job, analyze_job],
         schedules=[prices_after_close, news_end_of_day],

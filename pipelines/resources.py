@@ -55,6 +55,8 @@ def _env_list(name: str, default: list[str]) -> list[str]:
 
 
 def resources_from_env(warehouse_file: str | None = None) -> dict[str, dg.ConfigurableResource]:
+    from pipelines.assets.sentiment import sentiment_resource_from_env
+
     """Resources configured from IMPACT_* environment variables, defaulting to the offline demo."""
     tickers = [t.upper() for t in _env_list("IMPACT_TICKERS", list(DEFAULT_TICKERS))]
     return {
@@ -69,4 +71,5 @@ def resources_from_env(warehouse_file: str | None = None) -> dict[str, dg.Config
             path=os.environ.get("IMPACT_NEWS_PATH"),
             tickers=tickers,
         ),
+        "sentiment": sentiment_resource_from_env(),
     }

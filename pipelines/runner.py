@@ -55,6 +55,7 @@ class RunOutcome:
     metadata: dict[str, object] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)
     error: str | None = None
+    materialized: int = 0
 
 
 def partition_range(partitions: dg.TimeWindowPartitionsDefinition, start: date, end: date) -> tuple[str, str]:
@@ -90,7 +91,8 @@ def run_job(
         instance=instance or instance_for(warehouse_file), run_config=QUIET_LOGS, tags=tags, raise_on_error=False
     )
     metadata: dict[str, object] = {}
-    for event in result.get_asset_materialization_events()[:1]:
+    materializations = result.get_asset_materialization_events()
+    for event in materializations[:1]:
         metadata = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     error = None
@@ -107,4 +109,5 @@ def run_job(
                 error = f"{info.cls_name}: {info.message.strip()}"
         else:
             error = "run failed"
-    return RunOutcome(job_name, result.run_id, result.success, metadata, checks, error)
+    assets = {event.asset_key for event in materializations}
+    return RunOutcome(job_name, result.run_id, result.success, metadata, checks, error, len(assets))

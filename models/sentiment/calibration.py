@@ -16,7 +16,7 @@ def fit_temperature(logits: torch.Tensor, labels: Sequence[int], steps: int = 20
     if logits.ndim != 2 or logits.shape[0] != len(labels) or logits.shape[0] == 0:
         raise ValueError(f"need an n x k logit matrix matching {len(labels)} labels, got {tuple(logits.shape)}")
     target = torch.as_tensor(list(labels), dtype=torch.long)
-    values = logits.detach().float()
+    values = logits.detach().float().clone()  # a normal tensor even if made under inference_mode
     log_t = torch.zeros(1, requires_grad=True)
     optimiser = torch.optim.LBFGS([log_t], lr=0.1, max_iter=steps, line_search_fn="strong_wolfe")
 
@@ -27,4 +27,4 @@ def fit_temperature(logits: torch.Tensor, labels: Sequence[int], steps: int = 20
         return loss
 
     optimiser.step(closure)
-    return float(log_t.exp().clamp(0.05, 20.0))
+    return float(log_t.detach().exp().clamp(0.05, 20.0))

@@ -112,9 +112,11 @@ class HeadClassifier:
         backbone = load_backbone(card.backbone, select_device(device))
         net = build_net(backbone, card)
         tensors = load_file(str(tensor_path))
-        missing = [k for k in trainable_state(net) if k not in tensors]
-        if missing:
-            raise ValueError(f"head file {tensor_path} lacks {len(missing)} tensors, e.g. {missing[0]}")
+        expected = trainable_state(net)
+        missing = [k for k in expected if k not in tensors]
+        unexpected = [k for k in tensors if k not in expected]
+        if missing or unexpected:
+            raise ValueError(f"head file {tensor_path} does not match its card: missing {missing[:2]}, unexpected {unexpected[:2]}")
         net.load_state_dict(tensors, strict=False)
         net.to(device=backbone.choice.device, dtype=backbone.choice.dtype)
         return cls(net, backbone.tokenizer, card, file_version(tensor_path))

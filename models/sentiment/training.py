@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +30,14 @@ from models.sentiment.text import normalize_headline
 class TrainConfig:
     """Hyper-parameters of ``impact sentiment train`` (defaults reproduce the shipped head)."""
 
-    epochs: int = 3
+    epochs: int = 4
     batch_size: int = 32
     learning_rate: float = 1e-3
     weight_decay: float = 0.01
     warmup_fraction: float = 0.06
     holdout_fraction: float = 0.1
     seed: int = 13
-    card: HeadCard = HeadCard()
+    card: HeadCard = field(default_factory=HeadCard)
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def train_head(
             optimiser.step()
             scheduler.step()
             seen += len(rows)
-            loss_sum += float(loss) * len(rows)
+            loss_sum += float(loss.detach()) * len(rows)
         net.eval()
         accuracy = score(holdout_labels, classifier.logits(holdout_texts).argmax(dim=1).tolist()).accuracy
         log(f"epoch {epoch}: loss {loss_sum / seen:.4f}, held-out accuracy {accuracy:.4f}, "
