@@ -1,6 +1,4 @@
--- Macros and comments over the sentiment tables. DuckDB binds a macro's tables when the macro is
--- created, so this file runs only on warehouses that have core.headline_sentiment and
--- mart.daily_sentiment (pipelines.sql.SENTIMENT_TABLES); elsewhere these macros simply do not exist.
+-- Macros and comments over the sentiment tables (core.headline_sentiment, mart.daily_sentiment).
 
 -- Headlines about one ticker (NULL: every ticker) whose session falls from first_date to last_date,
 -- with their sentiment (NULL where not scored). sentiment_model NULL: the latest model that scored each headline.
@@ -34,6 +32,9 @@ COMMENT ON COLUMN core.headline_sentiment.scored_at IS 'When the row was scored 
 COMMENT ON TABLE mart.daily_sentiment IS 'Sentiment index per ticker and session (per model where several scored) with that session''s abnormal return.';
 COMMENT ON COLUMN mart.daily_sentiment.ticker IS 'Stock symbol.';
 COMMENT ON COLUMN mart.daily_sentiment.date IS 'NYSE session the headlines can first move (core.headlines.session_date).';
+COMMENT ON COLUMN mart.daily_sentiment.model IS 'Classifier that scored the headlines (core.headline_sentiment.model).';
+COMMENT ON COLUMN mart.daily_sentiment.model_version IS 'Version of that classifier.';
+COMMENT ON COLUMN mart.daily_sentiment.headlines IS 'Number of headlines about the ticker that can first move this session.';
 COMMENT ON COLUMN mart.daily_sentiment.mean_score IS 'Mean score (-1..1) of those headlines.';
 COMMENT ON COLUMN mart.daily_sentiment.share_negative IS 'Share (0..1) of those headlines labelled negative.';
 COMMENT ON COLUMN mart.daily_sentiment.share_positive IS 'Share (0..1) of those headlines labelled positive.';

@@ -36,7 +36,7 @@ QUERIES_DIR = Path(__file__).with_name("queries")
 SENTIMENT_MACROS_SQL = Path(__file__).with_name("macros_sentiment.sql")
 COMMENTS_SQL = Path(__file__).with_name("comments.sql")
 SENTIMENT_TABLES = ("core.headline_sentiment", "mart.daily_sentiment")
-"""The tables macros_sentiment.sql needs: it is executed only where both exist."""
+"""The tables macros_sentiment.sql needs (warehouses written before they existed lack them)."""
 
 ALLOWED_STATEMENTS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL"})
 """Statement types `impact sql` runs. SHOW, DESCRIBE, SUMMARIZE, FROM-first and UNPIVOT parse as SELECT."""

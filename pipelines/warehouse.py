@@ -171,6 +171,28 @@ CREATE TABLE IF NOT EXISTS mart.event_tests (
     PRIMARY KEY (event_id, "window", test)
 );
 
+-- Sentiment of every headline per classifier (pipelines/assets/sentiment.py).
+CREATE TABLE IF NOT EXISTS core.headline_sentiment (
+    headline_id   VARCHAR NOT NULL,
+    model         VARCHAR NOT NULL,
+    model_version VARCHAR NOT NULL,
+    label         VARCHAR NOT NULL,
+    p_negative    DOUBLE  NOT NULL,
+    p_neutral     DOUBLE  NOT NULL,
+    p_positive    DOUBLE  NOT NULL,
+    score         DOUBLE  NOT NULL,
+    scored_at     TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (headline_id, model)
+);
+
+-- Sentiment index per ticker, session and model, beside that session's abnormal return.
+CREATE TABLE IF NOT EXISTS mart.daily_sentiment (
+    ticker VARCHAR NOT NULL, date DATE NOT NULL, model VARCHAR NOT NULL, model_version VARCHAR,
+    headlines BIGINT NOT NULL, mean_score DOUBLE, share_negative DOUBLE, share_positive DOUBLE,
+    ar DOUBLE, sar DOUBLE,
+    PRIMARY KEY (ticker, date, model)
+);
+
 -- Headlines one row per (headline, ticker): the long form most queries want.
 CREATE OR REPLACE VIEW core.headline_tickers AS
 SELECT h.headline_id, unnest(h.tickers) AS ticker, h.ny_date, h.session_date, h.published_at, h.title, h.source
@@ -181,10 +203,9 @@ MACROS_SQL = Path(__file__).with_name("macros.sql")
 """Table and scalar macros stored in the warehouse, so every DuckDB client (CLI, notebooks, BI) has them."""
 
 SENTIMENT_MACROS_SQL = Path(__file__).with_name("macros_sentiment.sql")
-"""Macros over the sentiment tables; DuckDB binds a macro's tables at creation, so only once they exist."""
+"""Macros and comments over the sentiment tables."""
 COMMENTS_SQL = Path(__file__).with_name("comments.sql")
 """COMMENT ON statements: the meaning and units of every table and column, read by `impact schema`."""
-SENTIMENT_TABLES = ("core.headline_sentiment", "mart.daily_sentiment")
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "lock on file")
 
@@ -193,15 +214,6 @@ def warehouse_path(override: str | Path | None = None) -> Path:
     """The warehouse file: an explicit path, else ``$IMPACT_WAREHOUSE``, else data/warehouse.duckdb."""
     chosen = override or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
     return Path(chosen).expanduser().resolve()
-
-
-def _has_sentiment_tables(con: duckdb.DuckDBPyConnection) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name || '.' || table_name IN (SELECT unnest(?))",
-        [list(SENTIMENT_TABLES)],
-    ).fetchone()[0]
-    return found == len(SENTIMENT_TABLES)
 
 
 def is_lock_error(error: Exception) -> bool:
@@ -236,8 +248,7 @@ def writer(path: str | Path | None = None, wait_s: float = 120.0) -> Iterator[du
     try:
         con.execute(SCHEMA_SQL)
         con.execute(MACROS_SQL.read_text(encoding="utf-8"))
-        if _has_sentiment_tables(con):
-            con.execute(SENTIMENT_MACROS_SQL.read_text(encoding="utf-8"))
+        con.execute(SENTIMENT_MACROS_SQL.read_text(encoding="utf-8"))
         con.execute(COMMENTS_SQL.read_text(encoding="utf-8"))  # last: CREATE OR REPLACE drops comments
         yield con
     finally:

@@ -26,15 +26,7 @@ from pipelines.resources import NewsSourceResource, PriceSourceResource
 from pipelines.runner import run_job
 
 DEMO = (date(2023, 1, 3), date(2025, 3, 31))
-SENTIMENT_DDL = """
-CREATE TABLE IF NOT EXISTS core.headline_sentiment (
-    headline_id VARCHAR NOT NULL, model VARCHAR NOT NULL, model_version VARCHAR NOT NULL, label VARCHAR NOT NULL,
-    p_negative DOUBLE NOT NULL, p_neutral DOUBLE NOT NULL, p_positive DOUBLE NOT NULL, score DOUBLE NOT NULL,
-    scored_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (headline_id, model));
-CREATE TABLE IF NOT EXISTS mart.daily_sentiment (
-    ticker VARCHAR NOT NULL, date DATE NOT NULL, n_headlines INTEGER, mean_score DOUBLE, share_negative DOUBLE,
-    share_positive DOUBLE, ar DOUBLE, sar DOUBLE, PRIMARY KEY (ticker, date));
-"""
+
 
 
 def _sha(path) -> str:
@@ -69,7 +61,6 @@ def with_sentiment(base, tmp_path_factory):
     path = tmp_path_factory.mktemp("sentiment") / "w.duckdb"
     shutil.copy(base, path)
     with warehouse.writer(path) as con:
-        con.execute(SENTIMENT_DDL)
         con.execute("DELETE FROM core.headline_sentiment; DELETE FROM mart.daily_sentiment")
         con.execute("""
             INSERT INTO core.headline_sentiment
@@ -81,9 +72,10 @@ def with_sentiment(base, tmp_path_factory):
             FROM (SELECT headline_id, u * (1 - v) AS pn, (1 - u) * (1 - v) AS pp, v AS pu FROM raw)
         """)
         con.execute("""
-            INSERT INTO mart.daily_sentiment
-            SELECT t.ticker, t.session_date, count(*), avg(s.score), avg((s.label = 'negative')::INT),
-                   avg((s.label = 'positive')::INT), any_value(d.ar), any_value(d.sar)
+            INSERT INTO mart.daily_sentiment BY NAME
+            SELECT t.ticker, t.session_date AS date, 'fixture' AS model, 'v1' AS model_version, count(*) AS headlines,
+                   avg(s.score) AS mean_score, avg((s.label = 'negative')::INT) AS share_negative,
+                   avg((s.label = 'positive')::INT) AS share_positive, any_value(d.ar) AS ar, any_value(d.sar) AS sar
             FROM core.headline_tickers AS t JOIN core.headline_sentiment AS s USING (headline_id)
             LEFT JOIN mart.daily_abnormal_returns AS d ON d.ticker = t.ticker AND d.date = t.session_date
             GROUP BY ALL
@@ -384,8 +376,6 @@ def test_schema_documents_every_table_column_and_macro(with_sentiment):
         uncommented = con.execute("""
             SELECT table_name, column_name FROM duckdb_columns()
             WHERE schema_name IN ('raw','core','mart') AND comment IS NULL
-              -- columns whose name differs between versions of the sentiment mart are left uncommented
-              AND NOT (table_name = 'daily_sentiment' AND column_name IN ('n_headlines', 'headlines', 'model', 'model_version'))
         """).fetchall()
     assert uncommented == []
     for name, comment in objects:

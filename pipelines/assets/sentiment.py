@@ -18,23 +18,7 @@ import pandas as pd
 from pipelines import warehouse as wh
 from pipelines.resources import WarehouseResource
 
-SENTIMENT_SQL = """
-CREATE SCHEMA IF NOT EXISTS core;
-CREATE SCHEMA IF NOT EXISTS mart;
--- One row per (headline, model): the latest version of that model that scored it.
-CREATE TABLE IF NOT EXISTS core.headline_sentiment (
-    headline_id   VARCHAR NOT NULL,
-    model         VARCHAR NOT NULL,
-    model_version VARCHAR NOT NULL,
-    label         VARCHAR NOT NULL,
-    p_negative    DOUBLE  NOT NULL,
-    p_neutral     DOUBLE  NOT NULL,
-    p_positive    DOUBLE  NOT NULL,
-    score         DOUBLE  NOT NULL,
-    scored_at     TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (headline_id, model)
-);
-"""
+
 
 
 class SentimentResource(dg.ConfigurableResource):
@@ -85,7 +69,6 @@ def headline_sentiment(
     classifier = sentiment.build()
     model, version = classifier.model_id, classifier.model_version
     with warehouse.writer() as con:
-        con.execute(SENTIMENT_SQL)
         todo = con.execute(
             """
             SELECT h.headline_id, h.title FROM core.headlines AS h
@@ -102,7 +85,6 @@ def headline_sentiment(
     scored["headline_id"] = todo["headline_id"].to_numpy()
     scored["scored_at"] = datetime.now(timezone.utc)
     with warehouse.writer() as con:
-        con.execute(SENTIMENT_SQL)
         con.register("incoming_sentiment", scored)
         try:
             with wh.transaction(con):
@@ -129,7 +111,8 @@ def headline_sentiment(
 
 
 DAILY_SENTIMENT_SQL = """
-CREATE OR REPLACE TABLE mart.daily_sentiment AS
+DELETE FROM mart.daily_sentiment;
+INSERT INTO mart.daily_sentiment BY NAME
 WITH per_ticker AS (
     SELECT unnest(h.tickers) AS ticker, h.session_date, s.model, s.model_version, s.label, s.score
     FROM core.headline_sentiment AS s JOIN core.headlines AS h USING (headline_id)
@@ -142,7 +125,6 @@ SELECT p.ticker, p.session_date AS date, p.model, any_value(p.model_version) AS 
 FROM per_ticker AS p
 LEFT JOIN mart.daily_abnormal_returns AS r ON r.ticker = p.ticker AND r.date = p.session_date
 GROUP BY p.ticker, p.session_date, p.model
-ORDER BY p.ticker, date, p.model
 """
 
 
@@ -158,7 +140,6 @@ ORDER BY p.ticker, date, p.model
 )
 def daily_sentiment(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.writer() as con:
-        con.execute(SENTIMENT_SQL)
         with wh.transaction(con):
             con.execute(DAILY_SENTIMENT_SQL)
         rows, with_ar = con.execute("SELECT count(*), count(ar) FROM mart.daily_sentiment").fetchall()[0]
