@@ -148,12 +148,13 @@ def _status(con: duckdb.DuckDBPyConnection) -> dict:
         sources += [r[0] for r in con.execute("SELECT DISTINCT unnest(string_split(source, ',')) FROM core.headlines").fetchall()]
     if "raw.ingestions" in tables:
         sources += [r[0] for r in con.execute("SELECT DISTINCT unnest(string_split(source, ',')) FROM raw.ingestions").fetchall()]
+    model = _sentiment_model(con, tables)
     return {
         "tables": tables,
         "demo": "demo" in set(sources),
         "sources": sorted(set(sources)),
-        "sentiment": "mart.daily_sentiment" in tables or "core.headline_sentiment" in tables,
-        "sentiment_model": _sentiment_model(con, tables),
+        "sentiment": model is not None,
+        "sentiment_model": model,
     }
 
 
@@ -379,7 +380,7 @@ def latest_headline_day(store: Store, ticker: str, start: date, end: date) -> Re
 def _daily_sentiment(con: duckdb.DuckDBPyConnection, tables: set[str], names: Sequence[str] | None,
                      start: date, end: date) -> pd.DataFrame | None:
     """mart.daily_sentiment (one model) joined to the daily abnormal returns; None when not computed."""
-    if "mart.daily_sentiment" not in tables:
+    if "mart.daily_sentiment" not in tables or not con.execute("SELECT EXISTS (FROM mart.daily_sentiment)").fetchall()[0][0]:
         return None
     columns = _columns(con, "mart", "daily_sentiment")
     count = next((f"CAST(s.{c} AS BIGINT)" for c in ("n_headlines", "headlines") if c in columns), "CAST(NULL AS BIGINT)")
