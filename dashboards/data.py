@@ -119,22 +119,15 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position", [schema, table]
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
 def _sentiment_model(con: duckdb.DuckDBPyConnection, tables: set[str]) -> str | None:
-    """The sentiment model with the most scored headlines (None when nothing is scored)."""
-    if "core.headline_sentiment" not in tables:
+    """The sentiment model with the most scored rows (None when nothing is scored)."""
+    sources = [f"SELECT model FROM {t}" for t in ("core.headline_sentiment", "mart.daily_sentiment") if t in tables]
+    if not sources:
         return None
     row = con.execute(
-        "SELECT model FROM core.headline_sentiment GROUP BY model ORDER BY count(*) DESC, model LIMIT 1"
-    ).fetchone()
-    return row[0] if row else None
+        f"SELECT model FROM ({' UNION ALL '.join(sources)}) GROUP BY model ORDER BY count(*) DESC, model LIMIT 1"
+    ).fetchall()
+    return row[0][0] if row else None
 
 
 # --- small readers -------------------------------------------------------------------------------
@@ -366,8 +359,8 @@ def _latest_headline_day(con: duckdb.DuckDBPyConnection, ticker: str, start: dat
     row = con.execute(
         "SELECT max(session_date) FROM core.headline_tickers WHERE ticker = ? AND session_date BETWEEN ? AND ?",
         [ticker, start, end],
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return row[0][0] if row else None
 
 
 def latest_headline_day(store: Store, ticker: str, start: date, end: date) -> Result:
@@ -382,28 +375,17 @@ def _daily_sentiment(con: duckdb.DuckDBPyConnection, tables: set[str], names: Se
     """mart.daily_sentiment (one model) joined to the daily abnormal returns; None when not computed."""
     if "mart.daily_sentiment" not in tables or not con.execute("SELECT EXISTS (FROM mart.daily_sentiment)").fetchall()[0][0]:
         return None
-    columns = _columns(con, "mart", "daily_sentiment")
-    count = next((f"CAST(s.{c} AS BIGINT)" for c in ("n_headlines", "headlines") if c in columns), "CAST(NULL AS BIGINT)")
     where, args = ["s.date BETWEEN ? AND ?"], [start, end]
     if names:
         where.append("s.ticker IN (SELECT unnest(?))")
         args.append(list(names))
-    if "model" in columns:
-        where.append("s.model = (SELECT model FROM mart.daily_sentiment GROUP BY model ORDER BY count(*) DESC, model LIMIT 1)")
-    own_ar = "ar" in columns
-    if "mart.daily_abnormal_returns" in tables:
-        ar = "coalesce(s.ar, r.ar)" if own_ar else "r.ar"
-        sar = "coalesce(s.sar, r.sar)" if "sar" in columns else "r.sar"
-        join = "LEFT JOIN mart.daily_abnormal_returns AS r ON r.ticker = s.ticker AND r.date = s.date"
-    else:
-        ar = "s.ar" if own_ar else "CAST(NULL AS DOUBLE)"
-        sar = "s.sar" if "sar" in columns else "CAST(NULL AS DOUBLE)"
-        join = ""
-    model = "s.model" if "model" in columns else "CAST(NULL AS VARCHAR)"
-    shares = ", ".join(f"s.{c}" if c in columns else f"CAST(NULL AS DOUBLE) AS {c}" for c in ("share_negative", "share_positive"))
+    # One model: the one that scored the most days, so several classifiers never double-count a session.
+    where.append("s.model = (SELECT model FROM mart.daily_sentiment GROUP BY model ORDER BY count(*) DESC, model LIMIT 1)")
     return con.execute(
-        f"SELECT s.ticker, s.date, {model} AS model, {count} AS n_headlines, s.mean_score, {shares}, "
-        f"{ar} AS ar, {sar} AS sar FROM mart.daily_sentiment AS s {join} WHERE {' AND '.join(where)} ORDER BY s.ticker, s.date",
+        "SELECT s.ticker, s.date, s.model, s.headlines AS n_headlines, s.mean_score, s.share_negative, "
+        "s.share_positive, coalesce(s.ar, r.ar) AS ar, coalesce(s.sar, r.sar) AS sar FROM mart.daily_sentiment AS s "
+        "LEFT JOIN mart.daily_abnormal_returns AS r ON r.ticker = s.ticker AND r.date = s.date "
+        f"WHERE {' AND '.join(where)} ORDER BY s.ticker, s.date",
         args,
     ).df()
 
@@ -422,7 +404,7 @@ def sentiment_returns(store: Store, names: Sequence[str], start: date, end: date
 
 def _overview(con: duckdb.DuckDBPyConnection) -> dict:
     tables = _tables(con)
-    last = con.execute("SELECT max(date) FROM core.prices").fetchone()[0]
+    last = con.execute("SELECT max(date) FROM core.prices").fetchall()[0][0]
     session = con.execute(
         """
         SELECT ticker, date, close, adj_close / prev - 1 AS ret, volume
@@ -459,7 +441,7 @@ def _overview(con: duckdb.DuckDBPyConnection) -> dict:
                         ("core.headline_sentiment", "sentiment scoring")):
         if table in tables:
             column = "scored_at" if table == "core.headline_sentiment" else "computed_at"
-            at = con.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]
+            at = con.execute(f"SELECT max({column}) FROM {table}").fetchall()[0][0]
             if at is not None:
                 runs.append({"what": what, "at": pd.Timestamp(at), "run_id": None})
     # The curated event with the largest day-0 move in the warehouse: the landing page's spotlight.
@@ -472,13 +454,13 @@ def _overview(con: duckdb.DuckDBPyConnection) -> dict:
             WHERE a.tau = 0 AND e.origin = 'curated' AND list_contains(e.tickers, a.ticker) AND a.ret IS NOT NULL
             ORDER BY abs(a.ret) DESC LIMIT 1
             """
-        ).fetchone()
+        ).fetchall()
         if row:
-            spotlight = dict(zip(["event_id", "name", "day0", "ticker", "ret", "ar"], row, strict=True))
+            spotlight = dict(zip(["event_id", "name", "day0", "ticker", "ret", "ar"], row[0], strict=True))
     counts = {
-        "tickers": con.execute("SELECT count(DISTINCT ticker) FROM core.prices").fetchone()[0],
-        "headlines": con.execute("SELECT count(*) FROM core.headlines").fetchone()[0] if "core.headlines" in tables else 0,
-        "events": con.execute("SELECT count(*) FROM core.events").fetchone()[0] if "core.events" in tables else 0,
+        "tickers": con.execute("SELECT count(DISTINCT ticker) FROM core.prices").fetchall()[0][0],
+        "headlines": con.execute("SELECT count(*) FROM core.headlines").fetchall()[0][0] if "core.headlines" in tables else 0,
+        "events": con.execute("SELECT count(*) FROM core.events").fetchall()[0][0] if "core.events" in tables else 0,
     }
     return {"last_session": last, "session": session, "freshness": freshness, "runs": runs,
             "spotlight": spotlight, "counts": counts, "sentiment": sentiment is not None}

@@ -154,8 +154,8 @@ def test_session_bars_and_escaping_of_names():
 
 # --- the data layer --------------------------------------------------------------------------------
 
-def _tiny_warehouse(path, sentiment: str | None = None) -> None:
-    """Two tickers on five sessions, daily ARs, and optionally a mart.daily_sentiment of one of two layouts."""
+def _tiny_warehouse(path, sentiment: bool = False) -> None:
+    """Two tickers on five sessions, daily ARs, and optionally mart.daily_sentiment rows from two models."""
     now = datetime.now(UTC)
     days = pd.bdate_range("2025-01-20", periods=5)
     with warehouse.writer(path) as con:
@@ -167,15 +167,7 @@ def _tiny_warehouse(path, sentiment: str | None = None) -> None:
                 if ticker == "NVDA":
                     con.execute("INSERT INTO mart.daily_abnormal_returns VALUES (?, ?, 'SPY', 0.01, 0.0, ?, ?, 0, 1, 0.02, 240, ?)",
                                 [ticker, day.date(), 0.001 * (i - 2), 0.05 * (i - 2), now])
-        if sentiment == "brief":
-            con.execute("CREATE TABLE mart.daily_sentiment (ticker VARCHAR, date DATE, n_headlines BIGINT, mean_score DOUBLE, "
-                        "share_negative DOUBLE, share_positive DOUBLE, ar DOUBLE, sar DOUBLE)")
-            for i, day in enumerate(days):
-                con.execute("INSERT INTO mart.daily_sentiment VALUES ('NVDA', ?, 2, ?, 0.5, 0.5, ?, NULL)",
-                            [day.date(), 0.2 * (i - 2), 0.001 * (i - 2)])
-        elif sentiment == "models":
-            con.execute("CREATE TABLE mart.daily_sentiment (ticker VARCHAR, date DATE, model VARCHAR, model_version VARCHAR, "
-                        "headlines BIGINT, mean_score DOUBLE, share_negative DOUBLE, share_positive DOUBLE, ar DOUBLE, sar DOUBLE)")
+        if sentiment:
             for i, day in enumerate(days):
                 for model, score in (("head", 0.2 * (i - 2)), ("fewshot", -0.1)):
                     if model == "fewshot" and i > 1:
@@ -184,23 +176,22 @@ def _tiny_warehouse(path, sentiment: str | None = None) -> None:
                                 [day.date(), model, score])
 
 
-@pytest.mark.parametrize("layout", ["brief", "models"])
-def test_sentiment_returns_reads_either_layout_and_joins_abnormal_returns(tmp_path, layout):
+def test_sentiment_returns_picks_one_model_and_joins_abnormal_returns(tmp_path):
     path = tmp_path / "w.duckdb"
-    _tiny_warehouse(path, layout)
+    _tiny_warehouse(path, sentiment=True)
     store = data.Store(path)
     frame = data.sentiment_returns(store, ["NVDA"], date(2025, 1, 1), date(2025, 1, 31)).value
     assert len(frame) == 5
     assert list(frame["mean_score"]) == pytest.approx([-0.4, -0.2, 0.0, 0.2, 0.4])
     assert list(frame["ar"]) == pytest.approx([-0.002, -0.001, 0.0, 0.001, 0.002])
     assert list(frame["sar"]) == pytest.approx([-0.1, -0.05, 0.0, 0.05, 0.1])
-    assert frame["n_headlines"].iloc[0] == (2 if layout == "brief" else 3)
+    assert frame["n_headlines"].iloc[0] == 3 and set(frame["model"]) == {"head"}
     assert data.status(store).value["sentiment"] is True
 
 
 def test_missing_sentiment_is_a_state_and_demo_is_detected(tmp_path):
     path = tmp_path / "w.duckdb"
-    _tiny_warehouse(path, None)
+    _tiny_warehouse(path)
     store = data.Store(path)
     assert data.sentiment_returns(store, ["NVDA"], date(2025, 1, 1), date(2025, 1, 31)).value is None
     status = data.status(store).value

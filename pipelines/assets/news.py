@@ -47,7 +47,7 @@ def headlines(
         for name in [n for n, count in per_source.items() if count == 0]:
             held = con.execute(
                 "SELECT count(*) FROM raw.headlines WHERE source = ? AND ny_date BETWEEN ? AND ?", [name, start, end]
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             if held:
                 raise permanent_failure(SourceError(
                     name, f"no headlines for {start}..{end}, where the warehouse holds {held} from this source; "
@@ -56,7 +56,7 @@ def headlines(
         rows = wh.replace_headlines(con, incoming, start, end, list(per_source), run_id=context.run.run_id)
         stories = con.execute(
             "SELECT count(*) FROM core.headlines WHERE ny_date BETWEEN ? AND ?", [start, end]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     return dg.MaterializeResult(
         metadata={
             "rows": rows,

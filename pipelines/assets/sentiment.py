@@ -9,7 +9,7 @@ scores to the lead's ``mart.daily_abnormal_returns`` when that table exists.
 
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import dagster as dg
@@ -17,8 +17,6 @@ import pandas as pd
 
 from pipelines import warehouse as wh
 from pipelines.resources import WarehouseResource
-
-
 
 
 class SentimentResource(dg.ConfigurableResource):
@@ -83,7 +81,7 @@ def headline_sentiment(
     scored = pd.DataFrame([p.as_dict() for p in predictions], columns=[
         "label", "p_negative", "p_neutral", "p_positive", "score", "model", "model_version"])
     scored["headline_id"] = todo["headline_id"].to_numpy()
-    scored["scored_at"] = datetime.now(timezone.utc)
+    scored["scored_at"] = datetime.now(UTC)
     with warehouse.writer() as con:
         con.register("incoming_sentiment", scored)
         try:
@@ -102,7 +100,7 @@ def headline_sentiment(
                 ).fetchall()[0][0]
         finally:
             con.unregister("incoming_sentiment")
-        total = con.execute("SELECT count(*) FROM core.headline_sentiment WHERE model = ?", [model]).fetchone()[0]
+        total = con.execute("SELECT count(*) FROM core.headline_sentiment WHERE model = ?", [model]).fetchall()[0][0]
     counts = scored["label"].value_counts().to_dict()
     return dg.MaterializeResult(metadata={
         "model": model, "model_version": version, "scored": len(scored), "removed": int(removed), "rows_for_model": int(total),
