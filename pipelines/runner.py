@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines import warehouse
+from pipelines.errors import ImpactError
 from pipelines.definitions import build_definitions
 from pipelines.resources import NewsSourceResource, PriceSourceResource
 
@@ -26,6 +27,13 @@ concurrency:
 telemetry:
   enabled: false
 """
+
+def _names(cls: type) -> set[str]:
+    return {cls.__name__}.union(*(_names(sub) for sub in cls.__subclasses__()))
+
+
+PROJECT_ERRORS = _names(ImpactError)
+"""Class names of the project's errors: a failed run reports the first of these in its cause chain."""
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -103,9 +111,11 @@ def run_job(
             if data.user_failure_data is not None and data.user_failure_data.description:
                 error = data.user_failure_data.description
             else:
-                info = data.error
-                while info.cause is not None:
-                    info = info.cause
+                chain = [data.error]
+                while chain[-1].cause is not None:
+                    chain.append(chain[-1].cause)
+                # The project's own error names the file/ticker/row; else the innermost cause.
+                info = next((e for e in chain if e.cls_name in PROJECT_ERRORS), chain[-1])
                 error = f"{info.cls_name}: {info.message.strip()}"
         else:
             error = "run failed"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pipelines.sources.base import NewsSource, PriceSource
 
 PRICE_SOURCES = ("demo", "yahoo", "files")
 NEWS_SOURCES = ("demo", "yahoo", "alphavantage", "fmp", "files")
+
+
+def _base_url(variable: str) -> dict[str, str]:
+    """An API's base URL from the environment (a proxy, a mirror, a test server), else the source's default."""
+    return {"base_url": os.environ[variable]} if os.environ.get(variable) else {}
 
 
 def make_price_source(name: str, path: str | Path | None = None) -> PriceSource:
@@ -42,11 +48,11 @@ def make_news_source(name: str, path: str | Path | None = None) -> NewsSource:
     if name == "alphavantage":
         from pipelines.sources.alphavantage import AlphaVantageNewsSource
 
-        return AlphaVantageNewsSource()
+        return AlphaVantageNewsSource(**_base_url("IMPACT_ALPHAVANTAGE_URL"))
     if name == "fmp":
         from pipelines.sources.fmp import FmpNewsSource
 
-        return FmpNewsSource()
+        return FmpNewsSource(**_base_url("IMPACT_FMP_URL"))
     if name == "files":
         from pipelines.sources.news_files import FileNewsSource
 
