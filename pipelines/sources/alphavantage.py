@@ -9,7 +9,6 @@ GlobeNewswire releases sit at 21:00 in October (EDT) and 22:00 in January (EST),
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -17,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import requests
 
 from pipelines.errors import DataValidationError, SourceError, TransientSourceError
 from pipelines.sources.base import HEADLINE_COLUMNS, validate_headlines
-from pipelines.sources.http import get_json, redact
+from pipelines.sources.http import KeyedJsonApi, redact
 from pipelines.sources.news_common import (
     NEW_YORK,
     clean_text,
@@ -127,33 +125,13 @@ def read_alphavantage_csv(path: Path, ticker: str | None = None, *, source: str 
     return parse_alphavantage_feed(items, str(path), source=source)
 
 
-class AlphaVantageNewsSource:
+class AlphaVantageNewsSource(KeyedJsonApi):
     """Headlines from the NEWS_SENTIMENT endpoint, one query per ticker (the API ANDs its ticker list)."""
 
     name = "alphavantage"
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str = DEFAULT_URL,
-        session: requests.Session | None = None,
-        timeout: float = 30,
-        *,
-        max_retries: int = 3,
-        backoff: float = 1.0,
-    ) -> None:
-        self._api_key = api_key
-        self.base_url = base_url
-        self.session = session
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff = backoff
-
-    def _key(self) -> str:
-        key = self._api_key or os.environ.get(API_KEY_ENV)
-        if not key:
-            raise SourceError(self.name, f"no API key: set the environment variable {API_KEY_ENV} or pass api_key=")
-        return key
+    api_key_env = API_KEY_ENV
+    default_url = DEFAULT_URL
 
     def fetch_headlines(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
         """Headlines published on New York dates start..end about any of ``tickers`` (all news when empty)."""
@@ -179,10 +157,7 @@ class AlphaVantageNewsSource:
             params["tickers"] = symbol
         pages = []
         for _ in range(MAX_PAGES):
-            payload = get_json(
-                self.base_url, params, origin=self.name, timeout=self.timeout,
-                max_retries=self.max_retries, backoff=self.backoff, session=self.session,
-            )
+            payload = self._get(params)
             feed = self._feed(payload, symbol)
             pages.append(parse_alphavantage_feed(feed, self.name))
             if len(feed) < PAGE_LIMIT:

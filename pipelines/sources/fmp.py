@@ -9,18 +9,16 @@ skipped spring hour is moved forward to 03:00 EDT.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import requests
 
 from pipelines.errors import DataValidationError, SourceError, TransientSourceError
 from pipelines.sources.base import HEADLINE_COLUMNS, validate_headlines
-from pipelines.sources.http import get_json, redact
+from pipelines.sources.http import KeyedJsonApi, redact
 from pipelines.sources.news_common import (
     NEW_YORK,
     clean_text,
@@ -82,33 +80,13 @@ def read_fmp_csv(path: Path, *, source: str = "fmp") -> pd.DataFrame:
     return parse_fmp_items(table.to_dict("records"), str(path), source=source)
 
 
-class FmpNewsSource:
+class FmpNewsSource(KeyedJsonApi):
     """Headlines from the stock_news endpoint, paged until the answer runs out."""
 
     name = "fmp"
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str = DEFAULT_URL,
-        session: requests.Session | None = None,
-        timeout: float = 30,
-        *,
-        max_retries: int = 3,
-        backoff: float = 1.0,
-    ) -> None:
-        self._api_key = api_key
-        self.base_url = base_url
-        self.session = session
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff = backoff
-
-    def _key(self) -> str:
-        key = self._api_key or os.environ.get(API_KEY_ENV)
-        if not key:
-            raise SourceError(self.name, f"no API key: set the environment variable {API_KEY_ENV} or pass api_key=")
-        return key
+    api_key_env = API_KEY_ENV
+    default_url = DEFAULT_URL
 
     def fetch_headlines(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
         """Headlines published on New York dates start..end about any of ``tickers`` (all news when empty)."""
@@ -123,10 +101,7 @@ class FmpNewsSource:
             params["tickers"] = ",".join(symbols)
         pages = []
         for page in range(MAX_PAGES):
-            payload = get_json(
-                self.base_url, {**params, "page": page}, origin=self.name, timeout=self.timeout,
-                max_retries=self.max_retries, backoff=self.backoff, session=self.session,
-            )
+            payload = self._get({**params, "page": page})
             items = self._items(payload)
             pages.append(parse_fmp_items(items, f"{self.name} page {page}"))
             if len(items) < PAGE_LIMIT:

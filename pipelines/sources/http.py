@@ -9,6 +9,7 @@ of ``apikey``/``api_key``/``token`` are replaced by ``***``.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -136,3 +137,40 @@ def _decode(response: requests.Response, shown: str, origin: str) -> Any:
         raise SourceError(
             origin, f"answer from {shown} is not valid JSON ({detail}{where}; {len(response.content)} bytes)"
         ) from exc
+
+
+class KeyedJsonApi:
+    """What every keyed JSON news API shares: its key read from the environment (never logged), its base
+    URL, and the timeout and retry settings handed to :func:`get_json`."""
+
+    name: str
+    api_key_env: str
+    default_url: str
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        session: requests.Session | None = None,
+        timeout: float = 30,
+        *,
+        max_retries: int = 3,
+        backoff: float = 1.0,
+    ) -> None:
+        self._api_key = api_key
+        self.base_url = base_url or self.default_url
+        self.session = session
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+
+    def _key(self) -> str:
+        key = self._api_key or os.environ.get(self.api_key_env)
+        if not key:
+            raise SourceError(self.name, f"no API key: set the environment variable {self.api_key_env} or pass api_key=")
+        return key
+
+    def _get(self, params: Mapping[str, Any]) -> Any:
+        """One GET of the API with this source's timeout and retries."""
+        return get_json(self.base_url, params, origin=self.name, timeout=self.timeout,
+                        max_retries=self.max_retries, backoff=self.backoff, session=self.session)
