@@ -49,6 +49,7 @@ def test_definitions_load_with_groups_checks_and_schedules():
     assert groups == {
         "core/prices": "market_data", "core/headlines": "news", "data/event_catalog": "event_study",
         "core/events": "event_study", "mart/daily_abnormal_returns": "event_study",
+        "core/headline_sentiment": "sentiment", "mart/daily_sentiment": "sentiment",
         **{f"mart/{t}": "event_study" for t in ("event_estimates", "abnormal_returns", "event_windows",
                                                "event_aggregates", "event_tests")},
     }
