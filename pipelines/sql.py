@@ -19,6 +19,7 @@ sentiment macros (pipelines/macros_sentiment.sql) only where the sentiment table
 from __future__ import annotations
 
 import re
+import signal
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -255,14 +256,22 @@ def interruptible(con: duckdb.DuckDBPyConnection, work: Callable[[], T], poll_s:
     # Completion is an Event, not Thread.join/is_alive: a KeyboardInterrupt inside join() can leave the
     # thread looking finished while DuckDB still runs the query on the connection.
     worker = threading.Thread(target=target, name="impact-sql", daemon=True)
+    # A process started in the background inherits SIGINT ignored: Ctrl-C must still reach us.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     worker.start()
     interrupted = False
-    while not done.is_set():
-        try:
-            done.wait(poll_s)
-        except KeyboardInterrupt:
-            interrupted = True
-            con.interrupt()
+    try:
+        while not done.is_set():
+            try:
+                done.wait(poll_s)
+            except KeyboardInterrupt:
+                interrupted = True
+                con.interrupt()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     if "error" in outcome:
         error = outcome["error"]
         if interrupted and not isinstance(error, QueryInterrupted):

@@ -307,13 +307,16 @@ def test_bad_sql_reports_duckdbs_message_and_the_line(base):
 def test_ctrl_c_interrupts_a_long_query(base):
     con = engine.connect(base)
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    watchdog = threading.Timer(30, con.interrupt)  # if the signal never arrives, fail instead of hanging
     started = time.monotonic()
     timer.start()
+    watchdog.start()
     try:
         with pytest.raises(engine.QueryInterrupted):
             engine.interruptible(con, lambda: engine.execute(con, "SELECT sum(hash(i)) FROM range(10000000000000) t(i)"))
     finally:
         timer.cancel()
+        watchdog.cancel()
     assert time.monotonic() - started < 20
     assert engine.execute(con, "SELECT 42 AS x")[0].frame["x"][0] == 42  # the connection still works
     con.close()
