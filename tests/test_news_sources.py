@@ -6,14 +6,13 @@ import contextlib
 import json
 import logging
 import socket
-import threading
 import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,6 +31,7 @@ from pipelines.sources.fmp import FmpNewsSource, read_fmp_csv
 from pipelines.sources.http import get_json, redact
 from pipelines.sources.news_common import read_csv_table
 from pipelines.sources.news_files import FileNewsSource, read_headline_file
+from tests.loopback import serving
 
 FIXTURES = Path(__file__).parent / "fixtures" / "news"
 BAD = FIXTURES / "bad"
@@ -95,17 +95,9 @@ def server() -> Iterator[Script]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    holder.append(Script(url=f"http://127.0.0.1:{httpd.server_address[1]}"))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as port:
+        holder.append(Script(url=f"http://127.0.0.1:{port}"))
         yield holder[0]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def _free_port() -> int:

@@ -29,13 +29,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 import pandas as pd
 import pytest
+from yfinance.data import YfData
 
 from pipelines import resources as resources_module
 from pipelines import warehouse
@@ -43,8 +44,8 @@ from pipelines.resources import NewsSourceResource, PriceSourceResource
 from pipelines.runner import run_job
 from pipelines.sources.alphavantage import AlphaVantageNewsSource
 from pipelines.sources.yahoo import YahooPriceSource
+from tests.loopback import serving
 from tests.yahoo_session import RecordedYahooSession
-from yfinance.data import YfData
 
 START, END = date(2025, 1, 20), date(2025, 1, 24)
 TICKERS = ["MSFT", "NVDA"]
@@ -123,17 +124,9 @@ def upstream() -> Iterator[Upstream]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    holder.append(Upstream(url=f"http://127.0.0.1:{httpd.server_address[1]}/query"))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as port:
+        holder.append(Upstream(url=f"http://127.0.0.1:{port}/query"))
         yield holder[0]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
