@@ -60,7 +60,7 @@ def timed(name: str, baseline: float | None = None, target: float | None = None)
     box["s"] = took
     grew = (psutil.Process().memory_info().rss - rss) / 2**20
     ratio = f"{took / baseline:6.1f}x baseline" if baseline else "   (baseline)"
-    goal = "" if target is None else ("  target < %gs: %s" % (target, "met" if took < target else "MISSED"))
+    goal = "" if target is None else ("  target < {:g}s: {}".format(target, "met" if took < target else "MISSED"))
     print(f"{name:<58} {took:9.3f}s  {ratio}  peak {peak_mib():7.0f} MiB  rss {grew:+7.0f} MiB{goal}", flush=True)
     ROWS.append((name, took, baseline, goal))
 
@@ -221,7 +221,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as home, \
                     dg.instance_for_test(temp_dir=home) as instance:
                 source = PriceSourceResource(source="files", path=str(parquet), tickers=tickers)
-                with timed("Dagster run: ingest_prices 10y x 500 (files, + checks)", full_ingest) as box:
+                with timed("Dagster run: ingest_prices 10y x 500 (files, + checks)", full_ingest):
                     outcome = run_job("ingest_prices", start, end, warehouse_file=folder / "dagster.duckdb",
                                       price_source=source, instance=instance)
                 print(f"    -> success={outcome.success} rows={outcome.metadata.get('rows')} checks={outcome.checks} "
@@ -229,7 +229,7 @@ def main() -> None:
                 day_parquet = folder / "day.parquet"
                 day.assign(date=day["date"].dt.strftime("%Y-%m-%d")).drop(columns=["source"]).to_parquet(day_parquet)
                 daily = PriceSourceResource(source="files", path=str(day_parquet), tickers=tickers)
-                with timed("Dagster run: one daily partition x 500 (+ 5 checks, full table)", None, 2) as box:
+                with timed("Dagster run: one daily partition x 500 (+ 5 checks, full table)", None, 2):
                     outcome = run_job("ingest_prices", next_day, next_day, warehouse_file=folder / "dagster.duckdb",
                                       price_source=daily, instance=instance)
                 print(f"    -> success={outcome.success} rows={outcome.metadata.get('rows')} {outcome.error or ''}")

@@ -13,8 +13,8 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines import warehouse
-from pipelines.errors import ImpactError
 from pipelines.definitions import build_definitions
+from pipelines.errors import ImpactError
 from pipelines.resources import NewsSourceResource, PriceSourceResource
 
 DAGSTER_YAML = """\

@@ -9,8 +9,7 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.event_study import EventStudy, EventStudyResults
-from models.event_study import residuals
+from models.event_study import EventStudy, EventStudyResults, residuals
 
 WINDOWS = [(0, 0), (-1, 1), (0, 1), (-5, 5)]
 TESTS = {

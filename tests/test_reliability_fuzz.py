@@ -16,11 +16,10 @@ Examples per format: 200 in CI, 5,000 with IMPACT_LONG_TESTS=1.
 from __future__ import annotations
 
 import csv
-from collections import Counter
 import io
 import json
-import math
 import os
+from collections import Counter
 from datetime import date
 from pathlib import Path
 

@@ -52,7 +52,7 @@ class _Plan:
 
 def _chunk(plan: _Plan, rows: slice) -> tuple:
     w = plan.windows
-    est_len, width = w.est_len, w.block_len
+    est_len = w.est_len
     gap = w.span[0] - w.estimation[1] - 1
     g, start, theta = plan.group[rows], plan.start[rows], plan.theta[rows]
     resid = plan.ysw[plan.series[rows], start]

@@ -41,7 +41,7 @@ class HeadCard:
     training: dict[str, object] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path: Path) -> "HeadCard":
+    def read(cls, path: Path) -> HeadCard:
         data = json.loads(path.read_text(encoding="utf-8"))
         data["lora_targets"] = tuple(data["lora_targets"])
         return cls(**data)
@@ -100,7 +100,7 @@ class HeadClassifier:
         self.device, self.dtype = first.device, first.dtype
 
     @classmethod
-    def load(cls, stem: Path = DEFAULT_HEAD, device: str = "auto") -> "HeadClassifier":
+    def load(cls, stem: Path = DEFAULT_HEAD, device: str = "auto") -> HeadClassifier:
         """Load the backbone named by the card at ``stem.json`` and the tensors at ``stem.safetensors``."""
         from safetensors.torch import load_file
 

@@ -73,7 +73,7 @@ class FewShotClassifier:
         self.model_version = f"prompt-{digest}"
 
     @classmethod
-    def load(cls, device: str = "auto") -> "FewShotClassifier":
+    def load(cls, device: str = "auto") -> FewShotClassifier:
         """Load Gemma-3-270M (converted once into the cache) and prepare the prefix cache."""
         return cls(load_backbone("gemma", select_device(device)))
 

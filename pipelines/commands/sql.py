@@ -146,7 +146,7 @@ def repl(con, read: Callable[[str], str], fmt: str = "table", write: Callable[[s
             continue
         text, buffer = "\n".join(buffer), []
         try:
-            results = engine.interruptible(con, lambda: engine.execute(con, text))
+            results = engine.interruptible(con, lambda text=text: engine.execute(con, text))
             for result in results:
                 if result.frame is not None:
                     write(render(result, fmt).rstrip("\n"))
