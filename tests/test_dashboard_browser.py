@@ -164,24 +164,24 @@ def _wait_text(tab, selector: str, text: str) -> None:
                           arg=[selector, text])
 
 
-def _choose(tab, dropdown_id: str, text: str, attempts: int = 3) -> None:
-    """Pick an option of a dcc.Dropdown by typing into its search box, like a user.
+def _choose(tab, dropdown_id: str, text: str, chosen: str, attempts: int = 3) -> None:
+    """Pick an option of a dcc.Dropdown by typing into its search box and pressing Enter, like a user,
+    until the JS predicate ``chosen`` holds (the page updated).
 
-    On a loaded machine the first click can land before the dropdown listens; then open it again.
+    Keyboard, not a click on the option: on a loaded machine the open menu can close under the
+    pointer; the typed search plus Enter selects the first match in one step.
     """
-    option = tab.get_by_role("option", name=text, exact=False).first
     for attempt in range(attempts):
         tab.click(f"#{dropdown_id}")
         tab.keyboard.type(text)
+        tab.keyboard.press("Enter")
         try:
-            option.wait_for(state="visible", timeout=15_000)
+            tab.wait_for_function(chosen, timeout=20_000)
+            return
         except PlaywrightTimeout:
             if attempt == attempts - 1:
                 raise
             tab.keyboard.press("Escape")
-            continue
-        option.click()
-        return
 
 
 def test_overview_shows_banner_spotlight_and_freshness(page, server):
@@ -220,7 +220,8 @@ def test_event_explorer_renders_and_follows_the_chosen_event(page, server):
     assert page.evaluate("() => window.__xss") is None
     _shot(page, "events")
 
-    _choose(page, "event-select", "Microsoft and Meta results")
+    _choose(page, "event-select", "Microsoft and Meta results",
+            "() => (document.querySelector('#event-title') || {}).innerText?.includes('Microsoft and Meta')")
     _wait_text(page, "#event-title", "Microsoft and Meta")
     _wait_graph(page, "event-ar", "gd => !gd.data[0].x.includes('AMD') || gd.data[0].x.length > 0")
     assert "2025-01-30" in page.inner_text("#event-header")
@@ -248,8 +249,8 @@ def test_ticker_view_candles_ticker_switch_and_click_a_day(page, server):
     assert XSS_TITLE in page.inner_text("#ticker-headlines")
     assert page.evaluate("() => window.__xss") is None
 
-    _choose(page, "ticker-select", "MSFT")
-    page.wait_for_function("() => document.querySelector('#ticker-chart .js-plotly-plot').layout.title.text.startsWith('MSFT')")
+    _choose(page, "ticker-select", "MSFT",
+            "() => document.querySelector('#ticker-chart .js-plotly-plot').layout.title.text.startsWith('MSFT')")
     assert _traces(page, "ticker-chart")[0]["type"] == "candlestick"
     assert page.errors == []
 
