@@ -5,6 +5,7 @@ The CLI and the tests use this; the Dagster UI and schedules launch the same job
 
 from __future__ import annotations
 
+import fcntl
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,8 +50,17 @@ def dagster_home(warehouse_file: str | Path | None = None) -> Path:
 
 
 def instance_for(warehouse_file: str | Path | None = None) -> dg.DagsterInstance:
-    """The persistent Dagster instance that records the CLI's runs."""
-    return dg.DagsterInstance.from_config(str(dagster_home(warehouse_file)))
+    """The persistent Dagster instance that records the CLI's runs.
+
+    Two commands started together on a fresh home would race to create its SQLite tables ("table runs
+    already exists"): creation happens under a file lock.
+    """
+    home = dagster_home(warehouse_file)
+    with open(home / ".instance.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = dg.DagsterInstance.from_config(str(home))
+        instance.get_run_records(limit=1)  # creates the run storage now, inside the lock
+    return instance
 
 
 @dataclass
