@@ -34,8 +34,6 @@ from pipelines import warehouse as _wh
 from pipelines.errors import ImpactError
 
 QUERIES_DIR = Path(__file__).with_name("queries")
-SENTIMENT_MACROS_SQL = Path(__file__).with_name("macros_sentiment.sql")
-COMMENTS_SQL = Path(__file__).with_name("comments.sql")
 SENTIMENT_TABLES = ("core.headline_sentiment", "mart.daily_sentiment")
 """The tables macros_sentiment.sql needs (warehouses written before they existed lack them)."""
 
@@ -67,7 +65,7 @@ def connect(warehouse: str | Path | None = None, wait_s: float = 30.0) -> duckdb
     locked, so the connection can write neither the warehouse nor any other file.
     """
     path = _warehouse_path(warehouse)
-    con = _wh._open(path, read_only=True, wait_s=wait_s)  # the retrying opener that warehouse.reader uses
+    con = _wh.open_connection(path, read_only=True, wait_s=wait_s)
     try:
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
@@ -117,14 +115,6 @@ def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
         "UNION SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = current_database() "
         "AND NOT internal").fetchall()
     return {f"{schema}.{name}" for schema, name in rows}
-
-
-def install_sentiment_macros(con: duckdb.DuckDBPyConnection) -> bool:
-    """On a writer connection: create the sentiment macros and comments when both sentiment tables exist."""
-    if not set(SENTIMENT_TABLES) <= existing_tables(con):
-        return False
-    con.execute(SENTIMENT_MACROS_SQL.read_text(encoding="utf-8"))
-    return True
 
 
 # --------------------------------------------------------------------------------------------- statements

@@ -221,7 +221,7 @@ def is_lock_error(error: Exception) -> bool:
     return any(marker in str(error) for marker in _LOCK_MARKERS)
 
 
-def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+def open_connection(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
     """Open the file, retrying with backoff while another process holds a conflicting lock."""
     deadline = time.monotonic() + wait_s
     delay = 0.05
@@ -244,7 +244,7 @@ def writer(path: str | Path | None = None, wait_s: float = 120.0) -> Iterator[du
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise WarehouseError(f"cannot create the warehouse folder {target.parent}: {error}") from error
-    con = _open(target, read_only=False, wait_s=wait_s)
+    con = open_connection(target, read_only=False, wait_s=wait_s)
     try:
         con.execute(SCHEMA_SQL)
         con.execute(MACROS_SQL.read_text(encoding="utf-8"))
@@ -261,7 +261,7 @@ def reader(path: str | Path | None = None, wait_s: float = 30.0) -> Iterator[duc
     target = warehouse_path(path)
     if not target.exists():
         raise WarehouseError(f"no warehouse at {target}: run `impact demo` or `impact ingest` first")
-    con = _open(target, read_only=True, wait_s=wait_s)
+    con = open_connection(target, read_only=True, wait_s=wait_s)
     try:
         yield con
     finally:

@@ -35,7 +35,7 @@ def _sha(path) -> str:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    """The demo warehouse built by real runs, with the comments applied as writer() will (see the report)."""
+    """The demo warehouse built by real runs (every writer applies the macros and comments)."""
     folder = tmp_path_factory.mktemp("sql")
     path = folder / "w.duckdb"
     with pytest.MonkeyPatch.context() as mp:
@@ -48,10 +48,6 @@ def base(tmp_path_factory):
             ):
                 outcome = run_job(job, *DEMO, warehouse_file=path, instance=instance, **resources)
                 assert outcome.success, outcome.error
-    with warehouse.writer(path) as con:
-        engine.install_sentiment_macros(con)  # as writer() will: only where the sentiment tables exist
-        con.execute(engine.COMMENTS_SQL.read_text(encoding="utf-8"))
-        con.execute("CHECKPOINT")
     return path
 
 
@@ -80,8 +76,6 @@ def with_sentiment(base, tmp_path_factory):
             LEFT JOIN mart.daily_abnormal_returns AS d ON d.ticker = t.ticker AND d.date = t.session_date
             GROUP BY ALL
         """)
-        assert engine.install_sentiment_macros(con)
-        con.execute(engine.COMMENTS_SQL.read_text(encoding="utf-8"))
         con.execute("CHECKPOINT")
     return path
 
