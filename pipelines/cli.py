@@ -27,7 +27,7 @@ from pipelines.commands.sql import sql as sql_command
 from pipelines.resources import NewsSourceResource, PriceSourceResource
 from pipelines.sources import NEWS_SOURCES, PRICE_SOURCES
 from pipelines.sources.demo_market import DEMO_END, DEMO_START
-from pipelines.universe import DEFAULT_TICKERS
+from pipelines.universe import DEFAULT_TICKERS, split_names
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 app = typer.Typer(help="ai-market-impact: what did this news do to these stocks, and was it significant?",
@@ -43,9 +43,7 @@ WarehouseOption = Annotated[
 
 
 def _parse_tickers(value: str | None) -> list[str]:
-    if not value:
-        return list(DEFAULT_TICKERS)
-    return [t.strip().upper() for t in value.replace(",", " ").split() if t.strip()]
+    return [t.upper() for t in split_names(value)] or list(DEFAULT_TICKERS)
 
 
 def _run_steps(steps: list[tuple[str, str, date, date, dict]], warehouse_file: Path | None) -> list:
@@ -145,7 +143,7 @@ def ingest(
     if source not in PRICE_SOURCES:
         raise typer.BadParameter(f"unknown source {source!r}; choose one of {', '.join(PRICE_SOURCES)}")
     names = _parse_tickers(tickers)
-    news = [n.strip() for n in (news_source or (source if source in ("demo", "yahoo") else "")).split(",") if n.strip()]
+    news = split_names(news_source or (source if source in ("demo", "yahoo") else ""))
     unknown = [n for n in news if n not in NEWS_SOURCES]
     if unknown:
         raise typer.BadParameter(f"unknown news source(s) {unknown}; choose from {', '.join(NEWS_SOURCES)}")

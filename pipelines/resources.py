@@ -12,7 +12,7 @@ import duckdb
 from pipelines import warehouse
 from pipelines.sources import make_news_source, make_price_source
 from pipelines.sources.base import NewsSource, PriceSource
-from pipelines.universe import DEFAULT_TICKERS
+from pipelines.universe import DEFAULT_TICKERS, split_names
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -49,9 +49,7 @@ class NewsSourceResource(dg.ConfigurableResource):
 
 
 def _env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name, "")
-    items = [item.strip() for item in value.replace(",", " ").split() if item.strip()]
-    return items or default
+    return split_names(os.environ.get(name)) or default
 
 
 def resources_from_env(warehouse_file: str | None = None) -> dict[str, dg.ConfigurableResource]:

@@ -7,3 +7,8 @@ AI_STOCKS: tuple[str, ...] = (
 )
 BENCHMARKS: tuple[str, ...] = ("SPY", "QQQ", "SMH")
 DEFAULT_TICKERS: tuple[str, ...] = AI_STOCKS + BENCHMARKS
+
+
+def split_names(text: str | None) -> list[str]:
+    """Names from a comma- and/or space-separated list ("NVDA,MSFT" or "NVDA MSFT"), as users and env vars write them."""
+    return [item for item in (text or "").replace(",", " ").split() if item]
