@@ -71,3 +71,23 @@ def empty_prediction(model: str, model_version: str) -> Prediction:
     """The defined answer for a headline with no readable text: uniform, neutral, score 0."""
     third = 1.0 / 3.0
     return Prediction("neutral", third, third, third, 0.0, model, model_version)
+
+
+RELEVANCES: tuple[str, str, str] = ("direct", "indirect", "none")
+"""How a headline concerns a company: named in it, through a competitor/supplier/customer/market, or not at all."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The company a headline is scored *for*: the unit of sentiment is (headline, target).
+
+    ``name`` is how headlines usually call it ("Nvidia"); ``aliases`` are the other names that
+    stand for it in text (legal name, cashtag, products, people); ``profile`` is a one-line
+    description (role, competitors, suppliers, customers) that LLM prompts carry. Only ``name`` is
+    required: an evaluation set's entity ("SpiceJet") is a Target with no ticker and no profile.
+    """
+
+    name: str
+    ticker: str | None = None
+    aliases: tuple[str, ...] = ()
+    profile: str = ""
