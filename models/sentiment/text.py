@@ -91,3 +91,33 @@ class Target:
     ticker: str | None = None
     aliases: tuple[str, ...] = ()
     profile: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    """Why a headline concerns a target, as the entity linker found it.
+
+    ``via`` are the names in the headline that tie it to the target: the company's own names for
+    ``direct``; for ``indirect`` the competitor, supplier, customer or market named, with
+    ``relation`` saying which of those it is (``competitor``, ``supplier``, ``customer``, ``market``).
+    """
+
+    relevance: str
+    via: tuple[str, ...] = ()
+    relation: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.relevance not in RELEVANCES:
+            raise ValueError(f"relevance must be one of {', '.join(RELEVANCES)}, got {self.relevance!r}")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One unit of scoring: a headline, the company it is scored for, and (when known) how they are linked.
+
+    ``link`` is None for evaluation sets whose entity is named in the headline by construction.
+    """
+
+    headline: str
+    target: Target
+    link: Link | None = None
