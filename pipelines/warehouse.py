@@ -171,24 +171,29 @@ CREATE TABLE IF NOT EXISTS mart.event_tests (
     PRIMARY KEY (event_id, "window", test)
 );
 
--- Sentiment of every headline per classifier (pipelines/assets/sentiment.py).
+-- Sentiment of every (headline, company) pair per classifier (pipelines/assets/sentiment.py).
 CREATE TABLE IF NOT EXISTS core.headline_sentiment (
     headline_id   VARCHAR NOT NULL,
+    ticker        VARCHAR NOT NULL,
     model         VARCHAR NOT NULL,
     model_version VARCHAR NOT NULL,
+    relevance     VARCHAR NOT NULL,
+    relation      VARCHAR,
+    via           VARCHAR[],
     label         VARCHAR NOT NULL,
     p_negative    DOUBLE  NOT NULL,
     p_neutral     DOUBLE  NOT NULL,
     p_positive    DOUBLE  NOT NULL,
     score         DOUBLE  NOT NULL,
     scored_at     TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (headline_id, model)
+    PRIMARY KEY (headline_id, ticker, model)
 );
 
--- Sentiment index per ticker, session and model, beside that session's abnormal return.
+-- Sentiment index per ticker, session and model (relevance-weighted), beside that session's abnormal return.
 CREATE TABLE IF NOT EXISTS mart.daily_sentiment (
     ticker VARCHAR NOT NULL, date DATE NOT NULL, model VARCHAR NOT NULL, model_version VARCHAR,
-    headlines BIGINT NOT NULL, mean_score DOUBLE, share_negative DOUBLE, share_positive DOUBLE,
+    headlines BIGINT NOT NULL, direct_headlines BIGINT, indirect_headlines BIGINT,
+    mean_score DOUBLE, share_negative DOUBLE, share_positive DOUBLE,
     ar DOUBLE, sar DOUBLE,
     PRIMARY KEY (ticker, date, model)
 );
@@ -236,6 +241,50 @@ def open_connection(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDB
             delay = min(delay * 2, 1.0)
 
 
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _migrate_pair_sentiment(con: duckdb.DuckDBPyConnection) -> None:
+    """Sentiment keyed (headline_id, model) -> (headline_id, ticker, model), keeping every scored row.
+
+    A row of the headline-level layout becomes one row per ticker the headline was tagged with,
+    relevance ``direct`` (the tag stood for a mention); a headline tagged with no ticker keeps its
+    row under ticker '' with relevance ``none``. ``mart.daily_sentiment`` gains its relevance
+    counts as NULL until the next run recomputes it.
+    """
+    old = _columns(con, "core", "headline_sentiment")
+    if old and "ticker" not in old:
+        with _write_errors(con), transaction(con):
+            con.execute("CREATE TABLE core.headline_sentiment_v1 AS FROM core.headline_sentiment")
+            con.execute("DROP TABLE core.headline_sentiment CASCADE")
+            con.execute(SCHEMA_SQL)
+            con.execute(
+                """
+                INSERT INTO core.headline_sentiment BY NAME
+                SELECT s.headline_id, coalesce(t.ticker, '') AS ticker, s.model, s.model_version,
+                       CASE WHEN t.ticker IS NULL THEN 'none' ELSE 'direct' END AS relevance,
+                       s.label, s.p_negative, s.p_neutral, s.p_positive, s.score, s.scored_at
+                FROM core.headline_sentiment_v1 AS s
+                LEFT JOIN (SELECT headline_id, unnest(tickers) AS ticker FROM core.headlines) AS t USING (headline_id)
+                """
+            )
+            con.execute("DROP TABLE core.headline_sentiment_v1")
+    mart = _columns(con, "mart", "daily_sentiment")
+    if mart and "direct_headlines" not in mart:
+        with _write_errors(con), transaction(con):
+            con.execute("ALTER TABLE mart.daily_sentiment ADD COLUMN direct_headlines BIGINT")
+            con.execute("ALTER TABLE mart.daily_sentiment ADD COLUMN indirect_headlines BIGINT")
+
+
+MIGRATIONS = (_migrate_pair_sentiment,)
+"""Upgrades of an existing warehouse's layout, run in order by every writer before the schema; each is idempotent."""
+
+
 @contextmanager
 def writer(path: str | Path | None = None, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection with the schema in place; only Dagster runs and the CLI use it."""
@@ -246,6 +295,8 @@ def writer(path: str | Path | None = None, wait_s: float = 120.0) -> Iterator[du
         raise WarehouseError(f"cannot create the warehouse folder {target.parent}: {error}") from error
     con = open_connection(target, read_only=False, wait_s=wait_s)
     try:
+        for migrate in MIGRATIONS:
+            migrate(con)
         con.execute(SCHEMA_SQL)
         con.execute(MACROS_SQL.read_text(encoding="utf-8"))
         con.execute(SENTIMENT_MACROS_SQL.read_text(encoding="utf-8"))

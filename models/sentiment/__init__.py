@@ -1,24 +1,28 @@
-"""Headline sentiment: was the news read as good or bad?
+"""Headline sentiment per (headline, company) pair: what did this story mean for *this* stock?
 
-Backends (each has ``model_id``, ``model_version`` and ``predict(headlines, batch_size)``):
+Backends are chosen by name from :data:`BACKENDS` (each has ``model_id``, ``model_version`` and
+``predict(pairs, batch_size)``):
 
-* ``local`` + ``head`` (default): all-MiniLM-L6-v2 with LoRA adapters and a calibrated linear head
-  trained on Twitter financial news (:mod:`models.sentiment.classifier`).
-* ``local`` + ``fewshot``: Gemma-3-270M few-shot label scoring, no training
-  (:mod:`models.sentiment.fewshot`).
-* ``remote``: a bigger LLM behind an OpenAI-compatible completions API (:mod:`models.sentiment.remote`).
+* ``local`` (default): a target-aware MiniLM classifier, fast on CPU (:mod:`models.sentiment.classifier`).
+* ``llm``: any Hugging Face causal LM (hub id, local folder or GGUF) scored by next-token label
+  log-probabilities with a target-aware prompt, on CUDA in bf16 when present (:mod:`models.sentiment.llm`).
+* ``remote``: the same prompt sent to an OpenAI-compatible completions server (:mod:`models.sentiment.remote`).
 
 Importing this package is cheap; torch and transformers load with the first model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from models.sentiment.text import LABELS, Prediction, normalize_headline
+from models.sentiment.text import LABELS, RELEVANCES, Link, Pair, Prediction, Target, normalize_headline
 
-__all__ = ["LABELS", "Prediction", "SentimentModel", "load_classifier", "normalize_headline"]
+__all__ = [
+    "BACKENDS", "LABELS", "RELEVANCES", "BackendConfig", "Link", "Pair", "Prediction", "SentimentModel", "Target",
+    "load_classifier", "normalize_headline",
+]
 
 
 class SentimentModel(Protocol):
@@ -27,32 +31,50 @@ class SentimentModel(Protocol):
     model_id: str
     model_version: str
 
-    def predict(self, headlines: Sequence[str], batch_size: int = 32) -> list[Prediction]: ...
+    def predict(self, pairs: Sequence[Pair], batch_size: int = 32) -> list[Prediction]: ...
 
 
-def load_classifier(
-    backend: str = "local",
-    model: str = "head",
-    device: str = "auto",
-    url: str | None = None,
-    remote_model: str = "default",
-    timeout_s: float = 30.0,
-) -> SentimentModel:
-    """Build a backend: ``local`` with ``model`` ``head`` or ``fewshot`` on ``device``, or ``remote`` at ``url``."""
-    if backend == "remote":
-        from models.sentiment.remote import RemoteClassifier
+@dataclass(frozen=True)
+class BackendConfig:
+    """Which scorer to build. ``model``: local weights stem, LLM hub id/path/packaged name, or the server's model name."""
 
-        if not url:
-            raise ValueError("backend 'remote' needs a URL (IMPACT_SENTIMENT_URL or --url)")
-        return RemoteClassifier(url, remote_model, timeout_s=timeout_s)
-    if backend != "local":
-        raise ValueError(f"unknown backend {backend!r}; use local or remote")
-    if model == "head":
-        from models.sentiment.classifier import HeadClassifier
+    backend: str = "local"
+    model: str | None = None
+    device: str = "auto"
+    url: str | None = None
+    timeout_s: float = 30.0
+    api_key: str | None = None
 
-        return HeadClassifier.load(device=device)
-    if model == "fewshot":
-        from models.sentiment.fewshot import FewShotClassifier
 
-        return FewShotClassifier.load(device=device)
-    raise ValueError(f"unknown local model {model!r}; use head or fewshot")
+def _local(config: BackendConfig) -> SentimentModel:
+    from pathlib import Path
+
+    from models.sentiment.classifier import DEFAULT_MODEL, PairClassifier
+
+    return PairClassifier.load(Path(config.model) if config.model else DEFAULT_MODEL, device=config.device)
+
+
+def _llm(config: BackendConfig) -> SentimentModel:
+    from models.sentiment.llm import DEFAULT_LLM, LLMClassifier
+
+    return LLMClassifier.load(config.model or DEFAULT_LLM, device=config.device)
+
+
+def _remote(config: BackendConfig) -> SentimentModel:
+    from models.sentiment.remote import RemoteClassifier
+
+    if not config.url:
+        raise ValueError("backend 'remote' needs a URL (IMPACT_SENTIMENT_URL or --url), e.g. http://gpu-host:8000/v1")
+    return RemoteClassifier(config.url, config.model or "default", timeout_s=config.timeout_s, api_key=config.api_key)
+
+
+BACKENDS: dict[str, Callable[[BackendConfig], SentimentModel]] = {"local": _local, "llm": _llm, "remote": _remote}
+"""The registry: a new backend is one module plus one entry here."""
+
+
+def load_classifier(config: BackendConfig | None = None) -> SentimentModel:
+    """Build the backend ``config`` names (the default: the local target-aware classifier on the best device)."""
+    config = config or BackendConfig()
+    if config.backend not in BACKENDS:
+        raise ValueError(f"unknown sentiment backend {config.backend!r}; choose one of {', '.join(BACKENDS)}")
+    return BACKENDS[config.backend](config)

@@ -99,7 +99,8 @@ class Link:
 
     ``via`` are the names in the headline that tie it to the target: the company's own names for
     ``direct``; for ``indirect`` the competitor, supplier, customer or market named, with
-    ``relation`` saying which of those it is (``competitor``, ``supplier``, ``customer``, ``market``).
+    ``relation`` saying which of those it is (``competitor``, ``supplier``, ``customer``, ``market``,
+or ``tagged`` when only the news source's ticker tags tie the story to the company).
     """
 
     relevance: str
