@@ -106,19 +106,30 @@ def _sentiment_class(label: object) -> str:
     return label if label in ("negative", "neutral", "positive") else "unscored"
 
 
+def _score_badges(scores: list[dict]) -> list[html.Span]:
+    """One badge per ticker the headline concerns: the sentiment for THAT ticker, marked when indirect."""
+    badges = []
+    for item in scores:
+        mark = "" if item["relevance"] == "direct" else " (indirect)"
+        badges.append(html.Span(f"{item['ticker']} {item['label']} {item['score']:+.2f}{mark}",
+                                className=f"badge {_sentiment_class(item['label'])}",
+                                title=f"sentiment for {item['ticker']}; relevance {item['relevance']}"))
+    return badges
+
+
 def headline_items(headlines: pd.DataFrame, sentiment_ready: bool) -> html.Div:
-    """Headlines in time order, each coloured by its sentiment label (grey when unscored)."""
+    """Headlines in time order, each with its sentiment for every ticker in view (grey when unscored)."""
     if headlines is None or headlines.empty:
         return html.Div("No headlines for this selection.", className="muted")
     items = []
     for row in headlines.itertuples(index=False):
         when = pd.Timestamp(row.published_at).tz_convert("America/New_York").strftime("%Y-%m-%d %H:%M ET")
         label = getattr(row, "sentiment", None)
-        score = getattr(row, "sentiment_score", None)
-        badge = f"{label} {score:+.2f}" if label and score is not None and np.isfinite(score) else (label or "unscored")
+        scores = list(getattr(row, "scores", None) or [])
+        badges = _score_badges(scores) or [html.Span("unscored", className="badge unscored")]
         tickers = ", ".join(list(row.tickers)) if row.tickers is not None else ""
         items.append(html.Li([
-            html.Span(badge, className=f"badge {_sentiment_class(label)}"),
+            *badges,
             html.Span(row.title, className="headline-title"),
             html.Div(f"{when} · {row.publisher or ''} · {tickers} · session {pd.Timestamp(row.session_date):%Y-%m-%d}",
                      className="muted"),
@@ -242,7 +253,7 @@ def events_page(store: data.Store, query: dict[str, str]) -> html.Div:
         ], className="grid2"),
         html.Div([
             dcc.Graph(id="event-car", config=GRAPH_CONFIG),
-            html.Div([html.H3("Headlines (time order, coloured by sentiment)"), html.Div(id="event-headlines")],
+            html.Div([html.H3("Headlines (time order; sentiment per ticker)"), html.Div(id="event-headlines")],
                      className="card", style={"maxHeight": "440px", "overflowY": "auto"}),
         ], className="grid2"),
         html.Div([

@@ -197,22 +197,38 @@ def events(store: Store) -> Result:
 
 # --- event explorer ------------------------------------------------------------------------------
 
+LINKED = ("(list_has_any(h.tickers, ?) OR h.headline_id IN (SELECT headline_id FROM core.headline_sentiment "
+          "WHERE relevance <> 'none' AND list_contains(?, ticker)))")
+"""SQL over alias h: the headline is tagged with, or linked to, one of a list of tickers (pass the list twice)."""
+
+
 def _headline_frame(con: duckdb.DuckDBPyConnection, where: str, params: Sequence[object], tables: set[str],
-                    limit: int = 200) -> pd.DataFrame:
-    """Headlines matching ``where`` (over alias h) with sentiment when scored, in time order."""
+                    tickers: Sequence[str], limit: int = 200) -> pd.DataFrame:
+    """Headlines matching ``where`` (over alias h) in time order, with the sentiment FOR each of ``tickers`` when scored.
+
+    ``scores`` lists, per headline, one {ticker, label, score, relevance} per ticker of ``tickers`` it concerns
+    (in the order given); ``sentiment``/``sentiment_score`` are those of the first ticker that has one.
+    """
     model = _sentiment_model(con, tables)
+    order = {t: i for i, t in enumerate(tickers)}
     if model is not None:
-        select = ", s.label AS sentiment, s.score AS sentiment_score"
-        join = "LEFT JOIN core.headline_sentiment AS s ON s.headline_id = h.headline_id AND s.model = ?"
-        args = [model, *params]
+        select = ", s.scores"
+        join = ("LEFT JOIN (SELECT headline_id, list({'ticker': ticker, 'label': label, 'score': score, 'relevance': relevance}) "
+                "AS scores FROM core.headline_sentiment WHERE model = ? AND relevance <> 'none' AND list_contains(?, ticker) "
+                "GROUP BY headline_id) AS s ON s.headline_id = h.headline_id")
+        args = [model, list(tickers), *params]
     else:
-        select = ", CAST(NULL AS VARCHAR) AS sentiment, CAST(NULL AS DOUBLE) AS sentiment_score"
-        join, args = "", list(params)
-    return con.execute(
+        select, join, args = ", CAST(NULL AS STRUCT(ticker VARCHAR, label VARCHAR, score DOUBLE, relevance VARCHAR)[]) AS scores", "", list(params)
+    frame = con.execute(
         f"SELECT h.headline_id, h.published_at, h.session_date, h.title, h.publisher, h.url, h.tickers, h.source{select} "
         f"FROM core.headlines AS h {join} WHERE {where} ORDER BY h.published_at, h.headline_id LIMIT {int(limit)}",
         args,
     ).df()
+    frame["scores"] = [sorted(list(s), key=lambda x: order.get(x["ticker"], len(order))) if s is not None and len(s) else []
+                       for s in frame["scores"]]
+    frame["sentiment"] = [s[0]["label"] if s else None for s in frame["scores"]]
+    frame["sentiment_score"] = [s[0]["score"] if s else np.nan for s in frame["scores"]]
+    return frame
 
 
 def _event_bundle(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
@@ -292,11 +308,11 @@ def _event_bundle(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
     lo = span.get(-1, day0 - pd.Timedelta(days=3))
     hi = span.get(1, day0 + pd.Timedelta(days=3))
     if ids:
-        headlines = _headline_frame(con, "h.headline_id IN (SELECT unnest(?))", [ids], tables)
+        headlines = _headline_frame(con, "h.headline_id IN (SELECT unnest(?))", [ids], tables, info["tickers"])
     else:
         headlines = _headline_frame(
-            con, "h.session_date BETWEEN ? AND ? AND list_has_any(h.tickers, ?)",
-            [pd.Timestamp(lo).date(), pd.Timestamp(hi).date(), info["tickers"]], tables,
+            con, f"h.session_date BETWEEN ? AND ? AND {LINKED}",
+            [pd.Timestamp(lo).date(), pd.Timestamp(hi).date(), info["tickers"], info["tickers"]], tables, info["tickers"],
         )
     return {
         "event": info, "benchmark": benchmark, "prices": prices, "abnormal": abnormal, "windows": windows,
@@ -347,11 +363,11 @@ def ticker_bundle(store: Store, ticker: str, start: date, end: date) -> Result:
 
 
 def _day_headlines(con: duckdb.DuckDBPyConnection, ticker: str, day: date) -> pd.DataFrame:
-    return _headline_frame(con, "h.session_date = ? AND list_contains(h.tickers, ?)", [day, ticker], _tables(con))
+    return _headline_frame(con, f"h.session_date = ? AND {LINKED}", [day, [ticker], [ticker]], _tables(con), [ticker])
 
 
 def day_headlines(store: Store, ticker: str, day: date) -> Result:
-    """The headlines about ``ticker`` that can first move session ``day``."""
+    """The headlines about ``ticker`` (tagged or linked) that can first move session ``day``, scored for ``ticker``."""
     return store.read("day_headlines", _day_headlines, ticker, pd.Timestamp(day).date())
 
 

@@ -478,3 +478,38 @@ def _log_ingestion(
         "INSERT INTO raw.ingestions VALUES (?, ?, ?, ?, ?, ?, ?)",
         [dataset, source, start, end, rows, _now(), run_id],
     )
+
+
+def replace_pair_sentiment(
+    con: duckdb.DuckDBPyConnection, scored: pd.DataFrame, current_pairs: pd.DataFrame, model: str
+) -> tuple[int, int]:
+    """Upsert ``model``'s scored pairs and drop the rows that no longer apply, in one transaction.
+
+    ``current_pairs`` (headline_id, ticker) is every pair the headlines concern today: a row of
+    ``model`` outside it (the story was re-ingested away, or a company profile changed the link)
+    is removed, as is any model's row whose headline left core.headlines. Returns (written, removed).
+    """
+    con.register("incoming_sentiment", scored)
+    con.register("current_pairs", current_pairs)
+    try:
+        with _write_errors(con), transaction(con):
+            if len(scored):  # an empty frame's object columns carry no list type to insert
+                con.execute(
+                    "DELETE FROM core.headline_sentiment WHERE model = ? AND (headline_id, ticker) IN "
+                    "(SELECT (headline_id, ticker) FROM incoming_sentiment)",
+                    [model],
+                )
+                con.execute(
+                    "INSERT INTO core.headline_sentiment BY NAME SELECT headline_id, ticker, model, model_version, "
+                    "relevance, relation, via, label, p_negative, p_neutral, p_positive, score, scored_at "
+                    "FROM incoming_sentiment"
+                )
+            removed = con.execute(
+                "DELETE FROM core.headline_sentiment WHERE headline_id NOT IN (SELECT headline_id FROM core.headlines) "
+                "OR (model = ? AND (headline_id, ticker) NOT IN (SELECT (headline_id, ticker) FROM current_pairs))",
+                [model],
+            ).fetchall()[0][0]
+    finally:
+        con.unregister("incoming_sentiment")
+        con.unregister("current_pairs")
+    return len(scored), int(removed)

@@ -8,13 +8,10 @@ never sent to a model: it is neutral for certain (p_neutral = 1, score 0).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from models.sentiment.text import Link, Pair, Prediction, Target
-
-RELEVANCE_WEIGHTS: Mapping[str, float] = {"direct": 1.0, "indirect": 0.5, "none": 0.0}
-"""How much a pair counts in a ticker's daily sentiment index (mart.daily_sentiment)."""
 
 TAGGED = Link("indirect", relation="tagged")
 """The link of a ticker the news source tagged although the headline does not name it."""

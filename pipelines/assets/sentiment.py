@@ -1,10 +1,12 @@
-"""Sentiment domain: score headlines incrementally, then aggregate per ticker and NYSE session.
+"""Sentiment domain: score every (headline, company) pair incrementally, then aggregate per ticker and session.
 
-``core/headline_sentiment`` scores only the headlines the configured model version has not
-scored: a new model version (a retrained head, another prompt) re-scores everything for that
-model, and each row records the model id and version. Inference runs with no warehouse
-connection open; the results go in with one transaction. ``mart/daily_sentiment`` joins the
-scores to the lead's ``mart.daily_abnormal_returns`` when that table exists.
+A headline concerns the companies the entity linker ties it to (named: ``direct``; through a
+competitor, supplier, customer or its market: ``indirect``) plus the tickers its source tagged.
+``core/headline_sentiment`` scores only the pairs the configured model version has not scored
+with the same link: a new model version or a changed company profile re-scores what it
+affects. Inference runs with no warehouse connection open; the results go in with one
+transaction. ``mart/daily_sentiment`` weights each pair by its relevance and joins the
+session's abnormal return.
 """
 
 
@@ -15,41 +17,63 @@ from functools import lru_cache
 import dagster as dg
 import pandas as pd
 
+from models.sentiment.pairs import headline_pairs, score_pairs
 from pipelines import warehouse as wh
 from pipelines.resources import WarehouseResource
 
+API_KEY_ENV = "IMPACT_SENTIMENT_API_KEY"
+"""Bearer token for the remote server: read from the environment when the model is built, never stored in run config."""
+
 
 class SentimentResource(dg.ConfigurableResource):
-    """Which sentiment model scores headlines: local (``head`` or ``fewshot``, on ``device``) or a remote server."""
+    """Which scorer rates (headline, company) pairs: ``local``, ``llm`` (model = hub id, path or packaged name) or ``remote``."""
 
     backend: str = "local"
-    model: str = "head"
+    model: str | None = None
     device: str = "auto"
     batch_size: int = 32
     url: str | None = None
-    remote_model: str = "default"
     timeout_s: float = 30.0
 
     def build(self):
-        """The classifier; local models are loaded once per process and configuration."""
-        return _cached_classifier(self.backend, self.model, self.device, self.url, self.remote_model, self.timeout_s)
+        """The scorer; models are loaded once per process and configuration."""
+        return _cached_classifier(self.backend, self.model, self.device, self.url, self.timeout_s)
 
 
 @lru_cache(maxsize=2)
-def _cached_classifier(backend: str, model: str, device: str, url: str | None, remote_model: str, timeout_s: float):
-    from models.sentiment import load_classifier
+def _cached_classifier(backend: str, model: str | None, device: str, url: str | None, timeout_s: float):
+    from models.sentiment import BackendConfig, load_classifier
 
-    return load_classifier(backend=backend, model=model, device=device, url=url, remote_model=remote_model, timeout_s=timeout_s)
+    return load_classifier(BackendConfig(backend, model, device, url, timeout_s, os.environ.get(API_KEY_ENV) or None))
 
 
 def sentiment_resource_from_env() -> SentimentResource:
-    """IMPACT_SENTIMENT_BACKEND (local|remote), IMPACT_SENTIMENT_DEVICE, IMPACT_SENTIMENT_URL, IMPACT_SENTIMENT_MODEL."""
+    """IMPACT_SENTIMENT_BACKEND, _MODEL, _DEVICE, _URL, _BATCH_SIZE, _TIMEOUT_S (see README)."""
+    env = os.environ.get
     return SentimentResource(
-        backend=os.environ.get("IMPACT_SENTIMENT_BACKEND", "local"),
-        device=os.environ.get("IMPACT_SENTIMENT_DEVICE", "auto"),
-        url=os.environ.get("IMPACT_SENTIMENT_URL") or None,
-        remote_model=os.environ.get("IMPACT_SENTIMENT_MODEL", "default"),
+        backend=env("IMPACT_SENTIMENT_BACKEND", "local"),
+        model=env("IMPACT_SENTIMENT_MODEL") or None,
+        device=env("IMPACT_SENTIMENT_DEVICE", "auto"),
+        url=env("IMPACT_SENTIMENT_URL") or None,
+        batch_size=int(env("IMPACT_SENTIMENT_BATCH_SIZE", "32")),
+        timeout_s=float(env("IMPACT_SENTIMENT_TIMEOUT_S", "30")),
     )
+
+
+PAIR_COLUMNS = ["headline_id", "ticker", "relevance", "relation", "via", "title"]
+
+
+def link_headlines(headlines: pd.DataFrame) -> pd.DataFrame:
+    """One row per (headline, ticker) pair that each headline concerns, with its link (``PAIR_COLUMNS``)."""
+    from pipelines.companies import default_linker, target_for
+
+    linker = default_linker()
+    rows = [
+        (hid, ticker, pair.link.relevance, pair.link.relation, list(pair.link.via), title)
+        for hid, title, tagged in zip(headlines["headline_id"], headlines["title"], headlines["tickers"], strict=True)
+        for ticker, pair in headline_pairs(linker, target_for, title, tagged)
+    ]
+    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
 
 
 @dg.asset(
@@ -58,52 +82,49 @@ def sentiment_resource_from_env() -> SentimentResource:
     group_name="sentiment",
     automation_condition=dg.AutomationCondition.eager(),
     kinds={"duckdb", "pytorch"},
-    metadata={"key": "(headline_id, model)"},
-    description="Label, calibrated probabilities and score in [-1, 1] per headline; only new headlines or a new model version are scored.",
+    metadata={"key": "(headline_id, ticker, model)"},
+    description="Per (headline, company) pair: relevance (direct/indirect), label, calibrated probabilities and "
+    "score in [-1, 1] for that company; only new pairs, changed links or a new model version are scored.",
 )
 def headline_sentiment(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, sentiment: SentimentResource
 ) -> dg.MaterializeResult:
+    from models.sentiment.text import Link, Pair
+    from pipelines.companies import target_for
+
     classifier = sentiment.build()
     model, version = classifier.model_id, classifier.model_version
     with warehouse.writer() as con:
-        todo = con.execute(
-            """
-            SELECT h.headline_id, h.title FROM core.headlines AS h
-            LEFT JOIN core.headline_sentiment AS s ON s.headline_id = h.headline_id AND s.model = ?
-            WHERE s.headline_id IS NULL OR s.model_version <> ?
-            ORDER BY h.published_at, h.headline_id
-            """,
+        headlines = con.execute("SELECT headline_id, title, tickers FROM core.headlines ORDER BY published_at, headline_id").df()
+        scored_before = con.execute(
+            "SELECT headline_id, ticker, relevance, coalesce(relation, '') AS relation, array_to_string(via, '|') AS via_key "
+            "FROM core.headline_sentiment WHERE model = ? AND model_version = ?",
             [model, version],
         ).df()
-    context.log.info(f"{len(todo)} headlines to score with {model} {version}")
-    predictions = classifier.predict(todo["title"].tolist(), batch_size=sentiment.batch_size) if len(todo) else []
+    pairs = link_headlines(headlines)
+    pairs["via_key"] = pairs["via"].map("|".join)
+    keys = ["headline_id", "ticker", "relevance", "relation", "via_key"]
+    done = pairs.assign(relation=pairs["relation"].fillna("")).merge(scored_before, on=keys, how="left", indicator=True)
+    todo = pairs[(done["_merge"] == "left_only").to_numpy()].reset_index(drop=True)
+    context.log.info(f"{len(pairs)} (headline, ticker) pairs from {len(headlines)} headlines; {len(todo)} to score with {model} {version}")
+    batch = [
+        Pair(title, target_for(ticker), Link(relevance, tuple(via), relation))
+        for title, ticker, relevance, relation, via in zip(todo["title"], todo["ticker"], todo["relevance"], todo["relation"], todo["via"], strict=True)
+    ]
+    predictions = score_pairs(classifier, batch, batch_size=sentiment.batch_size)
     scored = pd.DataFrame([p.as_dict() for p in predictions], columns=[
         "label", "p_negative", "p_neutral", "p_positive", "score", "model", "model_version"])
-    scored["headline_id"] = todo["headline_id"].to_numpy()
+    scored = pd.concat([todo[["headline_id", "ticker", "relevance", "relation", "via"]], scored], axis=1)
     scored["scored_at"] = datetime.now(UTC)
     with warehouse.writer() as con:
-        con.register("incoming_sentiment", scored)
-        try:
-            with wh.transaction(con):
-                con.execute(
-                    "DELETE FROM core.headline_sentiment WHERE model = ? AND headline_id IN (SELECT headline_id FROM incoming_sentiment)",
-                    [model],
-                )
-                con.execute(
-                    "INSERT INTO core.headline_sentiment BY NAME SELECT headline_id, model, model_version, label, "
-                    "p_negative, p_neutral, p_positive, score, scored_at FROM incoming_sentiment"
-                )
-                # Stories removed from core.headlines by a re-ingestion take their scores with them.
-                removed = con.execute(
-                    "DELETE FROM core.headline_sentiment WHERE headline_id NOT IN (SELECT headline_id FROM core.headlines)"
-                ).fetchall()[0][0]
-        finally:
-            con.unregister("incoming_sentiment")
+        written, removed = wh.replace_pair_sentiment(con, scored, pairs[["headline_id", "ticker"]], model)
         total = con.execute("SELECT count(*) FROM core.headline_sentiment WHERE model = ?", [model]).fetchall()[0][0]
     counts = scored["label"].value_counts().to_dict()
+    relevance = pairs["relevance"].value_counts().to_dict()
     return dg.MaterializeResult(metadata={
-        "model": model, "model_version": version, "scored": len(scored), "removed": int(removed), "rows_for_model": int(total),
+        "model": model, "model_version": version, "pairs": len(pairs), "scored": written, "removed": removed,
+        "rows_for_model": int(total),
+        **{f"pairs_{level}": int(relevance.get(level, 0)) for level in ("direct", "indirect")},
         **{f"scored_{label}": int(counts.get(label, 0)) for label in ("negative", "neutral", "positive")},
     })
 
@@ -112,13 +133,18 @@ DAILY_SENTIMENT_SQL = """
 DELETE FROM mart.daily_sentiment;
 INSERT INTO mart.daily_sentiment BY NAME
 WITH per_ticker AS (
-    SELECT unnest(h.tickers) AS ticker, h.session_date, s.model, s.model_version, s.label, s.score
+    SELECT s.ticker, h.session_date, s.model, s.model_version, s.label, s.score,
+           s.relevance, core.relevance_weight(s.relevance) AS weight
     FROM core.headline_sentiment AS s JOIN core.headlines AS h USING (headline_id)
+    WHERE s.relevance <> 'none'
 )
 SELECT p.ticker, p.session_date AS date, p.model, any_value(p.model_version) AS model_version,
-       count(*) AS headlines, avg(p.score) AS mean_score,
-       avg(CASE WHEN p.label = 'negative' THEN 1.0 ELSE 0.0 END) AS share_negative,
-       avg(CASE WHEN p.label = 'positive' THEN 1.0 ELSE 0.0 END) AS share_positive,
+       count(*) AS headlines,
+       count(*) FILTER (WHERE p.relevance = 'direct') AS direct_headlines,
+       count(*) FILTER (WHERE p.relevance = 'indirect') AS indirect_headlines,
+       sum(p.weight * p.score) / sum(p.weight) AS mean_score,
+       sum(p.weight * CASE WHEN p.label = 'negative' THEN 1.0 ELSE 0.0 END) / sum(p.weight) AS share_negative,
+       sum(p.weight * CASE WHEN p.label = 'positive' THEN 1.0 ELSE 0.0 END) / sum(p.weight) AS share_positive,
        any_value(r.ar) AS ar, any_value(r.sar) AS sar
 FROM per_ticker AS p
 LEFT JOIN mart.daily_abnormal_returns AS r ON r.ticker = p.ticker AND r.date = p.session_date
@@ -133,8 +159,8 @@ GROUP BY p.ticker, p.session_date, p.model
     automation_condition=dg.AutomationCondition.eager(),
     kinds={"duckdb"},
     metadata={"key": "(ticker, date, model)"},
-    description="Per ticker, NYSE session (the session a story can first move) and model: headline count, mean score, "
-    "share negative/positive, with the market-model abnormal return (ar, sar) of that session.",
+    description="Per ticker, NYSE session (the session a story can first move) and model: pair counts by relevance, "
+    "relevance-weighted mean score and share negative/positive, with the market-model abnormal return (ar, sar).",
 )
 def daily_sentiment(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.writer() as con:
