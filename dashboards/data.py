@@ -206,19 +206,20 @@ def _headline_frame(con: duckdb.DuckDBPyConnection, where: str, params: Sequence
                     tickers: Sequence[str], limit: int = 200) -> pd.DataFrame:
     """Headlines matching ``where`` (over alias h) in time order, with the sentiment FOR each of ``tickers`` when scored.
 
-    ``scores`` lists, per headline, one {ticker, label, score, relevance} per ticker of ``tickers`` it concerns
+    ``scores`` lists, per headline, one {ticker, label, score, relevance, weight} per ticker of ``tickers`` it concerns
     (in the order given); ``sentiment``/``sentiment_score`` are those of the first ticker that has one.
     """
     model = _sentiment_model(con, tables)
     order = {t: i for i, t in enumerate(tickers)}
     if model is not None:
         select = ", s.scores"
-        join = ("LEFT JOIN (SELECT headline_id, list({'ticker': ticker, 'label': label, 'score': score, 'relevance': relevance}) "
+        join = ("LEFT JOIN (SELECT headline_id, list({'ticker': ticker, 'label': label, 'score': score, 'relevance': relevance, "
+                "'weight': core.relevance_weight(relevance)}) "
                 "AS scores FROM core.headline_sentiment WHERE model = ? AND relevance <> 'none' AND list_contains(?, ticker) "
                 "GROUP BY headline_id) AS s ON s.headline_id = h.headline_id")
         args = [model, list(tickers), *params]
     else:
-        select, join, args = ", CAST(NULL AS STRUCT(ticker VARCHAR, label VARCHAR, score DOUBLE, relevance VARCHAR)[]) AS scores", "", list(params)
+        select, join, args = ", CAST(NULL AS STRUCT(ticker VARCHAR, label VARCHAR, score DOUBLE, relevance VARCHAR, weight DOUBLE)[]) AS scores", "", list(params)
     frame = con.execute(
         f"SELECT h.headline_id, h.published_at, h.session_date, h.title, h.publisher, h.url, h.tickers, h.source{select} "
         f"FROM core.headlines AS h {join} WHERE {where} ORDER BY h.published_at, h.headline_id LIMIT {int(limit)}",

@@ -93,12 +93,34 @@ def _tables(bundle: dict) -> dict[str, pd.DataFrame]:
     news = pd.DataFrame({
         "published (ET)": pd.to_datetime(headlines["published_at"], utc=True).dt.tz_convert("America/New_York").dt.strftime("%Y-%m-%d %H:%M"),
         "session": pd.to_datetime(headlines["session_date"]).dt.strftime("%Y-%m-%d"),
-        "sentiment": [f"{label} {score:+.2f}" if label and score is not None and np.isfinite(score) else "unscored"
-                      for label, score in zip(headlines["sentiment"], headlines["sentiment_score"], strict=True)],
+        "sentiment per ticker": [format_scores(scores) for scores in headlines["scores"]],
         "headline": headlines["title"], "publisher": headlines["publisher"].fillna(""),
         "tickers": [", ".join(t) for t in headlines["tickers"]],
     }) if not headlines.empty else pd.DataFrame()
-    return {"per_firm": per_firm, "group": group, "headlines": news}
+    return {"per_firm": per_firm, "group": group, "headlines": news, "sentiment": sentiment_by_ticker(headlines)}
+
+
+def format_scores(scores: list[dict]) -> str:
+    """"NVDA negative -0.82; META positive +0.40 (indirect)": each ticker's own sentiment, or "unscored"."""
+    return "; ".join(
+        f"{s['ticker']} {s['label']} {s['score']:+.2f}" + ("" if s["relevance"] == "direct" else " (indirect)") for s in scores
+    ) or "unscored"
+
+
+def sentiment_by_ticker(headlines: pd.DataFrame) -> pd.DataFrame:
+    """Per ticker of the event's headlines: pair counts and the relevance-weighted mean score for that ticker."""
+    rows = [(s["ticker"], s["relevance"], s["weight"], s["label"], s["score"]) for scores in headlines.get("scores", []) for s in scores]
+    if not rows:
+        return pd.DataFrame()
+    pairs = pd.DataFrame(rows, columns=["ticker", "relevance", "weight", "label", "score"])
+    grouped = pairs.groupby("ticker", sort=True)
+    return pd.DataFrame({
+        "headlines": grouped.size(),
+        "named": grouped["relevance"].apply(lambda r: int((r == "direct").sum())),
+        "mean score": grouped.apply(lambda g: (g["weight"] * g["score"]).sum() / g["weight"].sum(), include_groups=False).round(3),
+        "negative": grouped["label"].apply(lambda r: int((r == "negative").sum())),
+        "positive": grouped["label"].apply(lambda r: int((r == "positive").sum())),
+    }).sort_values("mean score").rename_axis("ticker").reset_index()
 
 
 def load_event(event_id: str, warehouse_path: str | Path | None = None) -> tuple[dict, dict]:
@@ -143,6 +165,8 @@ def render_html(bundle: dict, status: dict) -> str:
     parts.append(_html_table(tables["per_firm"]) if not tables["per_firm"].empty else "<p class='muted'>none</p>")
     parts.append("<h2>Group tests</h2>")
     parts.append(_html_table(tables["group"]) if not tables["group"].empty else "<p class='muted'>none</p>")
+    parts.append("<h2>Headline sentiment per ticker (each headline scored for each company it concerns)</h2>")
+    parts.append(_html_table(tables["sentiment"]) if not tables["sentiment"].empty else "<p class='muted'>none scored</p>")
     parts.append("<h2>Headlines (time order)</h2>")
     if not status.get("sentiment_model"):
         parts.append("<p class='muted'>Sentiment not computed yet: headlines are unscored.</p>")

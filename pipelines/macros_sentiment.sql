@@ -2,7 +2,7 @@
 
 -- How much a (headline, company) pair counts in a ticker's sentiment index: named 1, indirect 0.5, unrelated 0.
 CREATE OR REPLACE MACRO core.relevance_weight(relevance) AS
-    CASE relevance WHEN 'direct' THEN 1.0 WHEN 'indirect' THEN 0.5 ELSE 0.0 END;
+    CAST(CASE relevance WHEN 'direct' THEN 1.0 WHEN 'indirect' THEN 0.5 ELSE 0.0 END AS DOUBLE);
 
 -- Headlines about one ticker (NULL: every ticker) whose session falls from first_date to last_date: those the
 -- source tagged with it and those the entity linker tied to it, with the sentiment FOR THAT TICKER (NULL where

@@ -58,4 +58,18 @@ def event_report(event_id: str, path: str | Path | None = None) -> dict[str, pd.
             'SELECT "window", test, statistic, p_value, n, adjusts_cross_correlation FROM mart.event_tests '
             'WHERE event_id = ? AND "window" = \'[-1,+1]\'', [event_id]
         ).df()
-    return {"event": event, "tickers": ticker_table(abnormal, windows), "tests": tests_table(tests)}
+        sentiment = con.execute(SENTIMENT_BEFORE_SQL, [event_id]).df()
+    return {"event": event, "tickers": ticker_table(abnormal, windows), "tests": tests_table(tests), "sentiment": sentiment}
+
+
+SENTIMENT_BEFORE_SQL = """
+SELECT w.ticker, count(*) AS headlines, count(*) FILTER (WHERE w.relevance = 'direct') AS named,
+       round(sum(core.relevance_weight(w.relevance) * w.score) / sum(core.relevance_weight(w.relevance)), 3) AS mean_score,
+       count(*) FILTER (WHERE w.label = 'negative') AS negative, count(*) FILTER (WHERE w.label = 'positive') AS positive
+FROM core.events AS e,
+     mart.headline_sentiment_window(NULL, core.session_add(e.day0, -5), e.day0) AS w
+WHERE e.event_id = ? AND list_contains(e.tickers, w.ticker) AND w.score IS NOT NULL
+GROUP BY w.ticker
+ORDER BY mean_score, w.ticker
+"""
+"""An event's tickers: headline sentiment FOR each ticker over sessions -5..0 (relevance-weighted mean score)."""

@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from models.sentiment.text import Prediction, normalize_headline, prediction_from_probs
+from models.sentiment.text import Pair, Prediction, normalize_headline, prediction_from_probs
 from pipelines import warehouse
 from pipelines.assets import sentiment as assets
 from pipelines.assets.sentiment import SENTIMENT_ASSETS, SentimentResource, sentiment_resource_from_env
@@ -31,19 +31,20 @@ def _table(path, sql: str) -> pd.DataFrame:
 
 
 class KeywordModel:
-    """A deterministic stand-in that records what it was asked to score."""
+    """A deterministic, target-aware stand-in that records the (headline, ticker) pairs it was asked to score."""
 
     model_id = "keyword"
 
     def __init__(self, version: str) -> None:
         self.model_version = version
-        self.seen: list[str] = []
+        self.seen: list[tuple[str, str | None]] = []
 
-    def predict(self, headlines: Sequence[str], batch_size: int = 32) -> list[Prediction]:
-        self.seen.extend(headlines)
+    def predict(self, pairs: Sequence[Pair], batch_size: int = 32) -> list[Prediction]:
+        self.seen.extend((p.headline, p.target.ticker) for p in pairs)
         out = []
-        for text in map(normalize_headline, headlines):
-            probs = (0.8, 0.1, 0.1) if "sinks" in text else (0.1, 0.1, 0.8) if "gains" in text else (0.1, 0.8, 0.1)
+        for pair in pairs:
+            text, name = normalize_headline(pair.headline), pair.target.name
+            probs = (0.8, 0.1, 0.1) if f"{name} sinks" in text else (0.1, 0.1, 0.8) if f"{name} gains" in text else (0.1, 0.8, 0.1)
             out.append(prediction_from_probs(probs, self.model_id, self.model_version))
         return out
 
@@ -59,31 +60,34 @@ def _run(path, model: KeywordModel | None, monkeypatch) -> dg.ExecuteInProcessRe
     return result
 
 
-def test_real_model_scores_headlines_and_builds_the_mart(tmp_path, monkeypatch):
+def test_real_model_scores_each_company_of_a_headline_and_builds_the_mart(tmp_path, monkeypatch):
     path = tmp_path / "w.duckdb"
     _add_headlines(path, [
-        ("2025-01-27T14:00:00Z", "NVIDIA sinks as DeepSeek rattles AI trade", "NVDA AVGO"),
-        ("2025-01-27T15:00:00Z", "Meta shares gain after strong ad sales", "META"),
+        ("2025-01-27T14:00:00Z", "AMD wins Microsoft AI-chip order, chipping at Nvidia's lead", "AMD"),
+        ("2025-01-27T15:00:00Z", "Meta shares jump after strong ad sales", "META"),
         ("2025-01-27T22:00:00Z", "Apple schedules its earnings call", "AAPL"),  # after the close: next session
     ])
     _run(path, None, monkeypatch)
-    rows = _table(path, "SELECT * FROM core.headline_sentiment ORDER BY score")
-    assert len(rows) == 3 and rows["model"].nunique() == 1
+    rows = _table(path, "SELECT * FROM core.headline_sentiment ORDER BY headline_id, ticker")
+    assert rows["model"].nunique() == 1
     assert (rows[["p_negative", "p_neutral", "p_positive"]].sum(axis=1) - 1).abs().max() < 1e-6
-    assert rows.iloc[0]["label"] == "negative"
-    mart = _table(path, "SELECT ticker, date, headlines, mean_score, share_negative, ar FROM mart.daily_sentiment ORDER BY ticker")
-    assert list(mart["ticker"]) == ["AAPL", "AVGO", "META", "NVDA"]
-    assert str(mart.set_index("ticker").loc["AAPL", "date"])[:10] == "2025-01-28"
-    assert mart.set_index("ticker").loc["NVDA", "share_negative"] == 1.0
+    order = rows[rows["ticker"].isin(["AMD", "MSFT", "NVDA"]) & rows["relevance"].eq("direct")].set_index("ticker")
+    assert {"AMD", "MSFT", "NVDA"} <= set(order.index)  # every company the headline names gets its own row
+    assert order.loc["AMD", "score"] > order.loc["NVDA", "score"]  # good for AMD, bad for Nvidia
+    mart = _table(path, "SELECT ticker, date, headlines, direct_headlines, mean_score, ar FROM mart.daily_sentiment")
+    by_ticker = mart.set_index("ticker")
+    assert {"AAPL", "AMD", "META", "MSFT", "NVDA"} <= set(by_ticker.index)
+    assert str(by_ticker.loc["AAPL", "date"])[:10] == "2025-01-28"
+    assert by_ticker.loc["META", "mean_score"] > 0.3
     assert mart["ar"].isna().all()  # no abnormal returns computed yet
 
 
-def test_incremental_scoring_and_new_version_rescore(tmp_path, monkeypatch):
+def test_incremental_scoring_by_pair_and_new_version_rescore(tmp_path, monkeypatch):
     path = tmp_path / "w.duckdb"
-    _add_headlines(path, [("2025-01-27T14:00:00Z", "NVIDIA sinks", "NVDA"), ("2025-01-27T15:00:00Z", "Meta gains", "META")])
+    _add_headlines(path, [("2025-01-27T14:00:00Z", "Nvidia sinks", "NVDA"), ("2025-01-27T15:00:00Z", "Meta gains", "META")])
     first = KeywordModel("v1")
     _run(path, first, monkeypatch)
-    assert sorted(first.seen) == ["Meta gains", "NVIDIA sinks"]
+    assert sorted(first.seen) == [("Meta gains", "META"), ("Nvidia sinks", "NVDA")]
 
     again = KeywordModel("v1")
     result = _run(path, again, monkeypatch)
@@ -91,21 +95,43 @@ def test_incremental_scoring_and_new_version_rescore(tmp_path, monkeypatch):
     metadata = result.asset_materializations_for_node("core__headline_sentiment")[0].metadata
     assert metadata["scored"].value == 0
 
-    _add_headlines(path, [("2025-01-28T14:00:00Z", "AMD gains on new chip", "AMD")], day=date(2025, 1, 28))
+    _add_headlines(path, [("2025-01-28T14:00:00Z", "AMD gains as Nvidia sinks", "AMD")], day=date(2025, 1, 28))
     newer = KeywordModel("v1")
     _run(path, newer, monkeypatch)
-    assert newer.seen == ["AMD gains on new chip"]
+    assert ("AMD gains as Nvidia sinks", "AMD") in newer.seen and ("AMD gains as Nvidia sinks", "NVDA") in newer.seen
+    assert all(headline == "AMD gains as Nvidia sinks" for headline, _ in newer.seen)
+    scores = _table(path, "SELECT ticker, label FROM core.headline_sentiment WHERE headline_id IN "
+                          "(SELECT headline_id FROM core.headlines WHERE title LIKE 'AMD gains%')").set_index("ticker")["label"]
+    assert scores["AMD"] == "positive" and scores["NVDA"] == "negative"
 
     retrained = KeywordModel("v2")
     _run(path, retrained, monkeypatch)
-    assert len(retrained.seen) == 3
+    assert len(retrained.seen) == len(first.seen) + len(newer.seen)
     versions = _table(path, "SELECT DISTINCT model, model_version FROM core.headline_sentiment")
     assert versions.values.tolist() == [["keyword", "v2"]]
 
 
-def test_mart_joins_abnormal_returns_when_present(tmp_path, monkeypatch):
+def test_pairs_come_from_the_linker_and_the_source_tags(tmp_path, monkeypatch):
     path = tmp_path / "w.duckdb"
-    _add_headlines(path, [("2025-01-27T14:00:00Z", "NVIDIA sinks", "NVDA"), ("2025-01-27T15:00:00Z", "Meta gains", "META")])
+    _add_headlines(path, [
+        ("2025-01-27T14:00:00Z", "DeepSeek assistant tops the US App Store free chart", ""),
+        ("2025-01-27T15:00:00Z", "Quarterly filing season begins", "ORCL"),  # tagged by the source, names nobody
+        ("2025-01-27T16:00:00Z", "Ford recalls 10,000 trucks", ""),
+    ])
+    _run(path, KeywordModel("v1"), monkeypatch)
+    rows = _table(path, "SELECT h.title, s.ticker, s.relevance, s.relation FROM core.headline_sentiment AS s "
+                        "JOIN core.headlines AS h USING (headline_id)")
+    deepseek = rows[rows["title"].str.startswith("DeepSeek")].set_index("ticker")
+    assert deepseek.loc["NVDA", "relevance"] == "indirect"
+    tagged = rows[rows["title"].str.startswith("Quarterly")]
+    assert tagged[["ticker", "relevance", "relation"]].values.tolist() == [["ORCL", "indirect", "tagged"]]
+    assert not rows["title"].str.startswith("Ford").any()  # concerns no company: no pair
+
+
+def test_mart_weights_pairs_by_relevance_and_joins_abnormal_returns(tmp_path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    _add_headlines(path, [("2025-01-27T14:00:00Z", "Nvidia sinks", "NVDA"), ("2025-01-27T15:00:00Z", "Meta gains", "META"),
+                          ("2025-01-27T16:00:00Z", "Meta gains again", "META,NVDA")])
     with warehouse.writer(path) as con:
         con.execute(
             "CREATE TABLE IF NOT EXISTS mart.daily_abnormal_returns (ticker VARCHAR, date DATE, benchmark VARCHAR, "
@@ -116,18 +142,54 @@ def test_mart_joins_abnormal_returns_when_present(tmp_path, monkeypatch):
             "'SPY' AS benchmark, -0.17 AS ret, -0.01 AS expected, -0.16 AS ar, -5.2 AS sar, now() AS computed_at"
         )
     _run(path, KeywordModel("v1"), monkeypatch)
-    mart = _table(path, "SELECT ticker, mean_score, share_positive, ar, sar FROM mart.daily_sentiment ORDER BY ticker").set_index("ticker")
+    mart = _table(path, "SELECT * FROM mart.daily_sentiment ORDER BY ticker").set_index("ticker")
     assert mart.loc["NVDA", "ar"] == pytest.approx(-0.16) and mart.loc["NVDA", "sar"] == pytest.approx(-5.2)
     assert pd.isna(mart.loc["META", "ar"])
     assert mart.loc["META", "share_positive"] == 1.0 and mart.loc["META", "mean_score"] == pytest.approx(0.7)
+    # NVDA: "Nvidia sinks" (direct, -0.7) and "Meta gains again" (tagged only: indirect, neutral 0, weight 0.5).
+    assert (mart.loc["NVDA", "direct_headlines"], mart.loc["NVDA", "indirect_headlines"]) == (1, 1)
+    assert mart.loc["NVDA", "mean_score"] == pytest.approx(-0.7 / 1.5)
+
+
+def test_a_headline_level_warehouse_is_migrated_without_losing_rows(tmp_path):
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    _add_headlines(path, [("2025-01-27T14:00:00Z", "Nvidia and AMD slide", "AMD,NVDA"), ("2025-01-27T15:00:00Z", "Untagged", "")])
+    with duckdb.connect(str(path)) as con:  # the layout before pairs: one row per (headline, model)
+        con.execute("DROP TABLE core.headline_sentiment")
+        con.execute("CREATE TABLE core.headline_sentiment (headline_id VARCHAR NOT NULL, model VARCHAR NOT NULL, "
+                    "model_version VARCHAR NOT NULL, label VARCHAR NOT NULL, p_negative DOUBLE NOT NULL, p_neutral DOUBLE NOT NULL, "
+                    "p_positive DOUBLE NOT NULL, score DOUBLE NOT NULL, scored_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (headline_id, model))")
+        con.execute("INSERT INTO core.headline_sentiment SELECT headline_id, 'old', 'v0', 'negative', 0.8, 0.1, 0.1, -0.7, now() "
+                    "FROM core.headlines")
+        con.execute("DROP TABLE mart.daily_sentiment")
+        con.execute("CREATE TABLE mart.daily_sentiment (ticker VARCHAR NOT NULL, date DATE NOT NULL, model VARCHAR NOT NULL, "
+                    "model_version VARCHAR, headlines BIGINT NOT NULL, mean_score DOUBLE, share_negative DOUBLE, share_positive DOUBLE, "
+                    "ar DOUBLE, sar DOUBLE, PRIMARY KEY (ticker, date, model))")
+        con.execute("INSERT INTO mart.daily_sentiment VALUES ('NVDA', DATE '2025-01-27', 'old', 'v0', 1, -0.7, 1, 0, NULL, NULL)")
+    with warehouse.writer(path):
+        pass
+    rows = _table(path, "SELECT h.title, s.ticker, s.relevance, s.model, s.score FROM core.headline_sentiment AS s "
+                        "JOIN core.headlines AS h USING (headline_id) ORDER BY h.title, s.ticker")
+    assert rows.values.tolist() == [
+        ["Nvidia and AMD slide", "AMD", "direct", "old", -0.7], ["Nvidia and AMD slide", "NVDA", "direct", "old", -0.7],
+        ["Untagged", "", "none", "old", -0.7],
+    ]
+    assert _table(path, "SELECT count(*) AS n FROM mart.daily_sentiment")["n"][0] == 1
+    with warehouse.writer(path):  # idempotent
+        pass
+    assert len(_table(path, "SELECT * FROM core.headline_sentiment")) == 3
 
 
 def test_resource_from_env(monkeypatch):
     monkeypatch.setenv("IMPACT_SENTIMENT_BACKEND", "remote")
     monkeypatch.setenv("IMPACT_SENTIMENT_DEVICE", "cpu")
     monkeypatch.setenv("IMPACT_SENTIMENT_URL", "http://127.0.0.1:8000/v1")
+    monkeypatch.setenv("IMPACT_SENTIMENT_MODEL", "qwen2.5-7b-instruct")
     resource = sentiment_resource_from_env()
-    assert (resource.backend, resource.device, resource.url) == ("remote", "cpu", "http://127.0.0.1:8000/v1")
+    assert (resource.backend, resource.device, resource.url, resource.model) == (
+        "remote", "cpu", "http://127.0.0.1:8000/v1", "qwen2.5-7b-instruct")
     monkeypatch.delenv("IMPACT_SENTIMENT_BACKEND")
     monkeypatch.delenv("IMPACT_SENTIMENT_URL")
     assert sentiment_resource_from_env().backend == "local"
