@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.errors import ImpactError
@@ -33,7 +34,7 @@ BatchOption = Annotated[int, typer.Option(min=1, help="Pairs per batch.")]
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]{message}[/]")
+    console.print(f"[red]{escape(message)}[/]", soft_wrap=True, highlight=False)
     return typer.Exit(2)
 
 
