@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboards.app import create_app  # noqa: E402
 from pipelines import warehouse  # noqa: E402
+from pipelines.assets.sentiment import DAILY_SENTIMENT_SQL  # noqa: E402
 
 CALLBACK_TARGET_MS, PAINT_TARGET_S = 300.0, 2.0
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -79,8 +80,8 @@ def synthetic_warehouse(path: Path, n_tickers: int = 100, years: int = 10, n_eve
     })
     score = np.clip(rng.normal(0, 0.5, n_head), -1, 1)
     label = np.where(score < -0.33, "negative", np.where(score > 0.33, "positive", "neutral"))
-    sentiment = pd.DataFrame({"headline_id": headlines["headline_id"], "model": "synthetic", "model_version": "v0",
-                              "label": label, "p_negative": 0.3, "p_neutral": 0.4, "p_positive": 0.3, "score": score,
+    sentiment = pd.DataFrame({"headline_id": headlines["headline_id"], "ticker": [tickers[t] for t in ht],
+                              "model": "synthetic", "model_version": "v0", "relevance": "direct", "label": label, "p_negative": 0.3, "p_neutral": 0.4, "p_positive": 0.3, "score": score,
                               "scored_at": now})
     # Events: each with every stock, tau -5..+5 abnormal returns, four windows and ten tests.
     event_days = np.sort(rng.choice(np.arange(300, n_days - 20), n_events, replace=False))
@@ -121,16 +122,9 @@ def synthetic_warehouse(path: Path, n_tickers: int = 100, years: int = 10, n_eve
         con.executemany("INSERT INTO mart.event_aggregates VALUES (" + ",".join("?" * 12) + ")", aggregates)
         con.executemany("INSERT INTO mart.event_tests VALUES (" + ",".join("?" * 12) + ")", tests)
         con.register("incoming", sentiment)
-        con.execute("CREATE TABLE core.headline_sentiment AS SELECT * FROM incoming")
+        con.execute("INSERT INTO core.headline_sentiment BY NAME SELECT * FROM incoming")
         con.unregister("incoming")
-        con.execute("""
-            CREATE TABLE mart.daily_sentiment AS
-            SELECT t.ticker, t.session_date AS date, count(*) AS n_headlines, avg(s.score) AS mean_score,
-                   avg((s.label = 'negative')::INTEGER) AS share_negative, avg((s.label = 'positive')::INTEGER) AS share_positive,
-                   any_value(r.ar) AS ar, any_value(r.sar) AS sar
-            FROM core.headline_tickers AS t JOIN core.headline_sentiment AS s USING (headline_id)
-            LEFT JOIN mart.daily_abnormal_returns AS r ON r.ticker = t.ticker AND r.date = t.session_date
-            GROUP BY ALL""")
+        con.execute(DAILY_SENTIMENT_SQL)
         con.execute("INSERT INTO raw.ingestions VALUES ('prices', 'synthetic', ?, ?, ?, ?, 'bench')",
                     [days[0].date(), days[-1].date(), len(prices), now])
         con.execute("CHECKPOINT")
