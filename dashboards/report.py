@@ -132,8 +132,11 @@ def load_event(event_id: str, warehouse_path: str | Path | None = None) -> tuple
     except data.WarehouseBusy as error:
         raise ReportError(str(error)) from error
     if bundle is None:
-        known = data.events(store).value["event_id"].head(20).tolist()
-        raise ReportError(f"no event {event_id!r} in {store.path}; known events include: {', '.join(known)}")
+        known = data.events(store).value["event_id"].tolist()
+        if not known:
+            raise ReportError(f"no events in {store.path}: run `impact analyze` (or `impact ingest`, which ends with it)")
+        raise ReportError(f"no event {event_id!r} in {store.path}; known events: {', '.join(known[:20])}"
+                          f"{' ...' if len(known) > 20 else ''} (all of them: `impact events`)")
     return bundle, status
 
 

@@ -10,8 +10,9 @@ import sys
 import warnings
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
+import duckdb
 import pandas as pd
 import typer
 from rich.console import Console
@@ -24,10 +25,14 @@ from pipelines.commands.dashboard import report as report_command
 from pipelines.commands.sentiment import app as sentiment_app
 from pipelines.commands.sql import schema as schema_command
 from pipelines.commands.sql import sql as sql_command
+from pipelines.errors import ImpactError, WarehouseError
 from pipelines.resources import NewsSourceResource, PriceSourceResource
 from pipelines.sources import NEWS_SOURCES, PRICE_SOURCES
 from pipelines.sources.demo_market import DEMO_END, DEMO_START
 from pipelines.universe import DEFAULT_TICKERS, split_names
+
+if TYPE_CHECKING:
+    from pipelines.runner import RunOutcome
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 app = typer.Typer(help="ai-market-impact: what did this news do to these stocks, and was it significant?",
@@ -46,37 +51,60 @@ def _parse_tickers(value: str | None) -> list[str]:
     return [t.upper() for t in split_names(value)] or list(DEFAULT_TICKERS)
 
 
-def _run_steps(steps: list[tuple[str, str, date, date, dict]], warehouse_file: Path | None) -> list:
-    """Run each (label, job, start, end, resources) as one Dagster run, with a progress line per step."""
+Step = tuple[str, str, date, date, dict]
+"""(label, job, start, end, resources) of one Dagster run."""
+
+
+def _run_steps(steps: list[Step], warehouse_file: Path | None) -> list[tuple[str, RunOutcome]]:
+    """Run each step as one Dagster run, with a progress line per step; stop at the first failure."""
     from pipelines.runner import run_job
 
     outcomes = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
         for label, job, start, end, resources in steps:
             task = progress.add_task(f"{label} {start}..{end}", total=1)
-            outcome = run_job(job, start, end, warehouse_file=warehouse_file, **resources)
+            try:
+                # Dagster's console would print each failure's trace: the CLI says it in two lines instead.
+                outcome = run_job(job, start, end, warehouse_file=warehouse_file, console_level="CRITICAL", **resources)
+            except ImpactError as error:  # no run was started: nothing to record or report
+                progress.update(task, completed=1, description=f"{label} {start}..{end} [red]not started[/]")
+                progress.stop()
+                console.print(f"[red]{label.strip()} failed[/]: {error}", soft_wrap=True)
+                raise typer.Exit(1) from error
             status = "[green]ok[/]" if outcome.success else "[red]failed[/]"
             done = f"{outcome.metadata['rows']} rows" if job.startswith("ingest") and "rows" in outcome.metadata else f"{outcome.materialized} assets"
             progress.update(task, completed=1, description=f"{label} {start}..{end} {status} ({done})")
-            outcomes.append(outcome)
+            outcomes.append((label.strip(), outcome))
             if not outcome.success:
                 break
+    for label, outcome in outcomes:
+        for message in outcome.warnings:
+            console.print(f"[yellow]{label} warning[/]: {message}", soft_wrap=True)
     return outcomes
 
 
-def _report(outcomes: list, warehouse_file: Path | None) -> None:
+def _fail(label: str, outcome: RunOutcome) -> NoReturn:
+    """End a failed step in two lines: what failed and why, then what the warehouse holds and what to do."""
+    console.print(f"[red]{label} failed[/]: {outcome.error} (Dagster run {outcome.run_id[:8]})", soft_wrap=True)
+    if outcome.job == "analyze":
+        console.print("The ingested data is kept; fix the cause above, then run `impact analyze`.")
+    else:
+        console.print(f"Nothing was written by this {outcome.job} run; fix the cause above and run the command again.")
+    raise typer.Exit(1)
+
+
+def _report(outcomes: list[tuple[str, RunOutcome]], warehouse_file: Path | None) -> None:
     """Print checks and the warehouse overview; exit non-zero if a run failed."""
     from pipelines.summary import event_report, warehouse_overview
 
-    for outcome in outcomes:
+    for label, outcome in outcomes:
         if not outcome.success:
-            console.print(f"[red]{outcome.job} failed[/] (run {outcome.run_id}): {outcome.error}")
-            raise typer.Exit(1)
+            _fail(label, outcome)
     checks = Table(title="Data-quality checks")
     checks.add_column("job")
     checks.add_column("check")
     checks.add_column("result")
-    for outcome in outcomes:
+    for _, outcome in outcomes:
         for name, passed in sorted(outcome.checks.items()):
             checks.add_row(outcome.job, name, "[green]pass[/]" if passed else "[yellow]fail[/]")
     console.print(checks)
@@ -85,13 +113,31 @@ def _report(outcomes: list, warehouse_file: Path | None) -> None:
     _print_frame("Headlines in the warehouse", overview["headlines"])
     if not overview["deepseek"].empty:
         _print_frame("2025-01-27, the DeepSeek-R1 sell-off: close-to-close returns", overview["deepseek"])
-    if any(o.job == "analyze" for o in outcomes):
+    if any(o.job == "analyze" for _, o in outcomes):
+        console.print(_analysis_summary(warehouse_file), soft_wrap=True)
         report = event_report(DEEPSEEK_EVENT, warehouse_file)
         if not report["event"].empty:
             title = f"{report['event']['name'][0]} (day0 {report['event']['day0'][0]:%Y-%m-%d}): market model vs SPY"
-            _print_frame(title, report["tickers"])
-            _print_frame("Group tests, CAR[-1,+1] (robust_to_clustering: valid when firms share day0)", report["tests"])
+            if report["tickers"].empty:
+                reason = warehouse.query("SELECT any_value(reason) AS reason FROM mart.event_estimates WHERE event_id = ?",
+                                         [DEEPSEEK_EVENT], path=warehouse_file)["reason"][0]
+                console.print(f"{title}: no firm could be studied ({reason or 'none of its tickers has prices'})", soft_wrap=True)
+            else:
+                _print_frame(title, report["tickers"])
+                _print_frame("Group tests, CAR[-1,+1] (robust_to_clustering: valid when firms share day0)", report["tests"])
     console.print(f"Warehouse: {warehouse.warehouse_path(warehouse_file)}")
+
+
+def _analysis_summary(warehouse_file: Path | None) -> str:
+    """One line on what the analyze job left: events, studied firm-events, headline sentiment rows."""
+    with warehouse.reader(warehouse_file) as con:
+        curated, detected = con.execute("SELECT count(*) FILTER (WHERE origin = 'curated'), "
+                                        "count(*) FILTER (WHERE origin = 'detected') FROM core.events").fetchone()
+        studied, pairs = con.execute("SELECT count(*) FILTER (WHERE status = 'ok'), count(*) FROM mart.event_estimates").fetchone()
+        scored = con.execute("SELECT count(*) FROM core.headline_sentiment").fetchone()[0]
+    excluded = f" ({pairs - studied} excluded: reasons in mart.event_estimates)" if studied < pairs else ""
+    return (f"Analysis: {curated + detected} events ({curated} curated, {detected} detected); {studied} of {pairs} "
+            f"firm-events studied{excluded}; {scored} headline sentiment rows.")
 
 
 def _print_frame(title: str, frame: pd.DataFrame) -> None:
@@ -122,6 +168,25 @@ def demo(warehouse_file: WarehouseOption = None) -> None:
     _report(_run_steps(steps, warehouse_file), warehouse_file)
 
 
+def _day(text: str, option: str) -> date:
+    """A ``YYYY-MM-DD`` option value as a date, or a usage error naming the option."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"{option} must be YYYY-MM-DD: {error}") from error
+
+
+def _dates(start: str, end: str) -> tuple[date, date]:
+    """``--start``/``--end`` as dates, or a usage error saying what is wrong."""
+    first, last = _day(start, "--start"), _day(end, "--end")
+    if last < first:
+        raise typer.BadParameter(f"--end {last} is before --start {first}")
+    return first, last
+
+
+ANALYSIS = "events, study marts and sentiment"
+
+
 @app.command()
 def ingest(
     start: Annotated[str, typer.Option(help="First date, YYYY-MM-DD.")],
@@ -131,15 +196,11 @@ def ingest(
     tickers: Annotated[str | None, typer.Option(help="Comma-separated tickers (default: the AI universe + SPY QQQ SMH).")] = None,
     news_source: Annotated[str | None, typer.Option(help=f"News sources, comma-separated: {', '.join(NEWS_SOURCES)} (default: the price source if it has news, else none).")] = None,
     news_path: Annotated[Path | None, typer.Option(help="Folder or file for --news-source files.")] = None,
+    run_analysis: Annotated[bool, typer.Option("--analyze/--no-analyze", help=f"Then run the analyze job ({ANALYSIS}), as `impact analyze` does.")] = True,
     warehouse_file: WarehouseOption = None,
 ) -> None:
-    """Ingest prices (and headlines) for a date range as one Dagster run per dataset."""
-    try:
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
-    except ValueError as error:
-        raise typer.BadParameter(f"dates must be YYYY-MM-DD: {error}") from error
-    if last < first:
-        raise typer.BadParameter(f"--end {last} is before --start {first}")
+    """Ingest prices (and headlines) for a date range as one Dagster run per dataset, then analyse the warehouse."""
+    first, last = _dates(start, end)
     if source not in PRICE_SOURCES:
         raise typer.BadParameter(f"unknown source {source!r}; choose one of {', '.join(PRICE_SOURCES)}")
     names = _parse_tickers(tickers)
@@ -147,13 +208,56 @@ def ingest(
     unknown = [n for n in news if n not in NEWS_SOURCES]
     if unknown:
         raise typer.BadParameter(f"unknown news source(s) {unknown}; choose from {', '.join(NEWS_SOURCES)}")
-    steps = [("prices ", "ingest_prices", first, last,
-              {"price_source": PriceSourceResource(source=source, path=str(path) if path else None, tickers=names)})]
+    steps: list[Step] = [(f"prices ({source})", "ingest_prices", first, last,
+                          {"price_source": PriceSourceResource(source=source, path=str(path) if path else None, tickers=names)})]
     if news:
-        steps.append(("headlines", "ingest_news", first, last, {
+        steps.append((f"headlines ({', '.join(news)})", "ingest_news", first, last, {
             "news_source": NewsSourceResource(sources=news, path=str(news_path) if news_path else None, tickers=names)
         }))
+    if run_analysis:
+        steps.append(("analysis", "analyze", first, last, {}))
     _report(_run_steps(steps, warehouse_file), warehouse_file)
+    if not run_analysis:
+        console.print(f"Not analysed (--no-analyze): run `impact analyze` to compute {ANALYSIS}.")
+
+
+def _price_span(warehouse_file: Path | None) -> tuple[date, date]:
+    """First and last price date in the warehouse, or an error saying to ingest first."""
+    target = warehouse.warehouse_path(warehouse_file)
+    try:
+        span = warehouse.query("SELECT min(date) AS first, max(date) AS last FROM core.prices", path=target)
+    except duckdb.Error as error:  # a DuckDB file without the project's tables
+        raise WarehouseError(f"cannot read core.prices in {target} ({error}): run `impact ingest` first") from error
+    if pd.isna(span["first"][0]):
+        raise WarehouseError(f"no prices in {target}: run `impact ingest --start ... --end ...` first")
+    return pd.Timestamp(span["first"][0]).date(), pd.Timestamp(span["last"][0]).date()
+
+
+@app.command()
+def analyze(
+    start: Annotated[str | None, typer.Option(help="YYYY-MM-DD: refuse to run unless the warehouse has prices between --start and --end.")] = None,
+    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD, inclusive (see --start).")] = None,
+    warehouse_file: WarehouseOption = None,
+) -> None:
+    """Compute events, the event-study marts and headline sentiment from what the warehouse holds.
+
+    The analysis always covers the whole warehouse (estimation windows reach 250 sessions back);
+    --start/--end make it refuse to run unless the warehouse has prices in that range.
+    """
+    try:
+        first, last = _price_span(warehouse_file)
+    except WarehouseError as error:
+        console.print(f"[red]analyze failed[/]: {error}", soft_wrap=True)
+        raise typer.Exit(1) from error
+    lo = _day(start, "--start") if start else first
+    hi = _day(end, "--end") if end else last
+    if lo > last or hi < first:
+        console.print(f"[red]analyze failed[/]: no prices between {lo} and {hi}; the warehouse holds {first}..{last}. "
+                      f"Run `impact ingest --start {lo} --end {hi}` first.", soft_wrap=True)
+        raise typer.Exit(1)
+    if hi < lo:
+        raise typer.BadParameter(f"--end {hi} is before --start {lo}")
+    _report(_run_steps([("analysis", "analyze", first, last, {})], warehouse_file), warehouse_file)
 
 
 def _events_frame(warehouse_file: Path | None) -> pd.DataFrame:

@@ -6,6 +6,7 @@ The CLI and the tests use this; the Dagster UI and schedules launch the same job
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -36,7 +37,10 @@ def _names(cls: type) -> set[str]:
 PROJECT_ERRORS = _names(ImpactError)
 """Class names of the project's errors: a failed run reports the first of these in its cause chain."""
 
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+def console_logs(level: str) -> dict:
+    """Run config that sets the console logger's threshold (``CRITICAL``: the caller reports failures itself)."""
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
 def dagster_home(warehouse_file: str | Path | None = None) -> Path:
@@ -74,13 +78,21 @@ class RunOutcome:
     checks: dict[str, bool] = field(default_factory=dict)
     error: str | None = None
     materialized: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class EmptyRangeError(ImpactError, ValueError):
+    """A date range that holds no partition of the job (a weekend for prices, a range before the history)."""
 
 
 def partition_range(partitions: dg.TimeWindowPartitionsDefinition, start: date, end: date) -> tuple[str, str]:
     """The first and last partition keys inside ``start``..``end`` (weekends fall away for prices)."""
-    keys = [k for k in partitions.get_partition_keys() if start.isoformat() <= k <= end.isoformat()]
+    every = partitions.get_partition_keys()
+    keys = [k for k in every if start.isoformat() <= k <= end.isoformat()]
     if not keys:
-        raise ValueError(f"no partitions between {start} and {end} (partitions start {partitions.start.date()})")
+        span = f"{every[0]}..{every[-1]}" if every else f"from {partitions.start.date()}"
+        raise EmptyRangeError(f"no partitions between {start} and {end}: the partitions are {span}, "
+                              f"{'weekdays' if partitions.cron_schedule.endswith('1-5') else 'every day'}")
     return keys[0], keys[-1]
 
 
@@ -93,10 +105,12 @@ def run_job(
     price_source: PriceSourceResource | None = None,
     news_source: NewsSourceResource | None = None,
     instance: dg.DagsterInstance | None = None,
+    console_level: str = "WARNING",
 ) -> RunOutcome:
     """Run ``job_name`` (over its partitions from ``start`` to ``end``, if partitioned) as one run.
 
-    A failed run does not raise: the outcome says what failed, naming the source's error.
+    A failed run does not raise: the outcome says what failed, naming the source's error, and
+    carries the run's own warning messages (whatever ``console_level`` lets Dagster print).
     """
     overrides = {k: v for k, v in {"price_source": price_source, "news_source": news_source}.items() if v is not None}
     defs = build_definitions(str(warehouse_file) if warehouse_file else None, **overrides)
@@ -105,9 +119,10 @@ def run_job(
     if job.partitions_def is not None:
         first, last = partition_range(job.partitions_def, start, end)
         tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-    result = job.execute_in_process(
-        instance=instance or instance_for(warehouse_file), run_config=QUIET_LOGS, tags=tags, raise_on_error=False
-    )
+    instance = instance or instance_for(warehouse_file)
+    result = job.execute_in_process(instance=instance, run_config=console_logs(console_level), tags=tags, raise_on_error=False)
+    warnings = [entry.user_message for entry in instance.all_logs(result.run_id)
+                if not entry.is_dagster_event and entry.level == logging.WARNING]
     metadata: dict[str, object] = {}
     materializations = result.get_asset_materialization_events()
     for event in materializations[:1]:
@@ -126,8 +141,9 @@ def run_job(
                     chain.append(chain[-1].cause)
                 # The project's own error names the file/ticker/row; else the innermost cause.
                 info = next((e for e in chain if e.cls_name in PROJECT_ERRORS), chain[-1])
-                error = f"{info.cls_name}: {info.message.strip()}"
+                message = info.message.strip()
+                error = message if message.startswith(f"{info.cls_name}:") else f"{info.cls_name}: {message}"
         else:
             error = "run failed"
     assets = {event.asset_key for event in materializations}
-    return RunOutcome(job_name, result.run_id, result.success, metadata, checks, error, len(assets))
+    return RunOutcome(job_name, result.run_id, result.success, metadata, checks, error, len(assets), warnings)

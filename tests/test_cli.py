@@ -50,7 +50,7 @@ def test_ingest_from_files_then_a_bad_file_fails_with_its_name(runner, tmp_path)
     frame.to_csv(folder / "NVDA.csv", index=False)
     path = tmp_path / "w.duckdb"
     args = ["ingest", "--source", "files", "--path", str(folder), "--tickers", "NVDA",
-            "--start", "2025-01-24", "--end", "2025-01-27", "--warehouse", str(path)]
+            "--start", "2025-01-24", "--end", "2025-01-27", "--no-analyze", "--warehouse", str(path)]
     ok = runner.invoke(app, args)
     assert ok.exit_code == 0, ok.output
     assert "files" in ok.output

@@ -127,6 +127,8 @@ class Span:
 def gather_span(layout: Layout, windows: Windows, rows: np.ndarray) -> Span:
     """Firm and regressor returns over the span [min window start, max window end] of each row."""
     width = windows.span_len
+    if len(rows) == 0:  # nothing to gather; and a series shorter than the span has no window view at all
+        return Span(np.empty((0, width)), np.empty((0, width, layout.x.shape[1])))
     start = layout.pos[rows] + windows.span[0]
     ret = _windows_view(layout.y, width)[layout.series[rows], start]
     x = np.empty((len(rows), width, layout.x.shape[1]))

@@ -36,6 +36,20 @@ split that took effect that session (10.0 for a 10:1 split, 1.0 otherwise)."""
 
 PRICE_FIELDS = ("open", "high", "low", "close", "adj_close")
 
+MAX_PRICE = 1e7
+"""No listed share trades at $10 million (BRK.A is under $1M): a higher price is a vendor or unit error."""
+
+MAX_VOLUME = 1e13
+"""Ten trillion shares in one session is ~1,000x any real day, and far inside int64 (9.2e18)."""
+
+PRICE_LIMITS: dict[str, tuple[float, float, bool]] = {
+    **{field: (0.0, MAX_PRICE, False) for field in PRICE_FIELDS},
+    "volume": (0.0, MAX_VOLUME, True),
+    "split_ratio": (1e-4, 1e4, True),
+    "dividend": (0.0, MAX_PRICE, True),
+}
+"""Per numeric field: (low, high, low inclusive); values must be finite, above low and below high."""
+
 HEADLINE_COLUMNS: tuple[str, ...] = (
     "headline_id",
     "published_at",
@@ -93,9 +107,10 @@ def _row_label(frame: pd.DataFrame, position: int) -> int:
 def validate_prices(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     """Coerce a price frame to the canonical columns and types, or raise naming the row/ticker/field.
 
-    Checks: required columns present, dates parse, prices are finite and positive, volume is
-    finite and non-negative, no duplicate (ticker, date). OHLC consistency and outsized moves are
-    data-quality asset checks on the warehouse, not ingestion errors.
+    Checks: required columns present, dates parse, every numeric field finite and inside
+    :data:`PRICE_LIMITS` (before any cast: 1e20 shares would wrap at the int64 cast), no duplicate
+    (ticker, date). OHLC consistency and outsized moves are data-quality asset checks on the
+    warehouse, not ingestion errors.
     """
     frame = frame.reset_index(drop=True).copy()
     required = ("ticker", "date", "open", "high", "low", "close", "volume")
@@ -130,22 +145,18 @@ def validate_prices(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         )
     frame["date"] = dates.dt.normalize()
 
-    for field in (*PRICE_FIELDS, "volume", "split_ratio", "dividend"):
+    for field, (low, high, low_inclusive) in PRICE_LIMITS.items():
         values = pd.to_numeric(frame[field], errors="coerce").astype("float64")
-        if field == "volume":
-            bad = ~np.isfinite(values) | (values < 0)
-            reason = "volume must be a finite number >= 0"
-        elif field == "dividend":
-            bad = ~np.isfinite(values) | (values < 0)
-            reason = "dividend must be a finite number >= 0"
-        else:
-            bad = ~np.isfinite(values) | (values <= 0)
-            reason = f"{field} must be a finite number > 0"
+        above_low = values >= low if low_inclusive else values > low
+        bad = ~(np.isfinite(values) & above_low & (values < high))
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
+            raw = frame[field].iloc[i]
+            shown = repr(raw) if isinstance(raw, str) else str(raw)
+            limits = f"{'>=' if low_inclusive else '>'} {low:g} and < {high:g}"
             raise DataValidationError(
-                origin, f"{reason}, got {frame[field].iloc[i]!r}", row=_row_label(frame, i),
-                ticker=str(tickers.iloc[i]), date=frame["date"].iloc[i], field=field,
+                origin, f"{field} must be a finite number {limits}, got {shown}",
+                row=_row_label(frame, i), ticker=str(tickers.iloc[i]), date=frame["date"].iloc[i], field=field,
             )
         frame[field] = values
     frame["volume"] = frame["volume"].round().astype("int64")
