@@ -23,6 +23,11 @@ from pipelines.errors import WarehouseError
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse.duckdb"
 WAREHOUSE_ENV = "IMPACT_WAREHOUSE"
+STORAGE_VERSION = "v1.4.0"
+"""DuckDB storage format of the warehouse file (storage version 67), so that DuckDB >= 1.4 opens it: the
+1.4 LTS line, the CLI on PyPI (``duckdb-cli`` 1.5) and BI tools on those drivers, besides the locked duckdb 2.x.
+A new file is created in it, DuckDB keeps a file in the format it was created in, and a writer converts a
+file in a newer format once (see ``open_connection``)."""
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -227,18 +232,84 @@ def is_lock_error(error: Exception) -> bool:
 
 
 def open_connection(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
-    """Open the file, retrying with backoff while another process holds a conflicting lock."""
+    """Open the file, retrying with backoff while another process holds a conflicting lock.
+
+    A read-write open creates a missing file in ``STORAGE_VERSION`` and converts a file in a newer
+    format (one written before that setting existed, or by a newer DuckDB) to it. DuckDB cannot
+    downgrade a file in place, so the conversion copies every schema, table, view, macro and comment
+    into a new file beside it and renames that over the original while holding the write lock; if
+    it fails, the original is left as it was and the error says so. Read-only opens never convert.
+    """
     deadline = time.monotonic() + wait_s
     delay = 0.05
+    converted = False
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            if not read_only and not path.exists():
+                # Created by a throw-away connection so that every later open uses the default
+                # configuration: DuckDB refuses two in-process connections to one file with different ones.
+                duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION}).close()
+            con = duckdb.connect(str(path), read_only=read_only)
         except (duckdb.IOException, duckdb.ConnectionException) as error:
             if not is_lock_error(error) or time.monotonic() >= deadline:
                 mode = "read-only" if read_only else "read-write"
                 raise WarehouseError(f"cannot open warehouse {path} {mode}: {error}") from error
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+            continue
+        if read_only or converted or not _convert_storage(con, path):
+            return con
+        converted = True  # open the new file, through the lock retries: another process may get it first
+
+
+def _storage_key(version: str) -> tuple[int, ...]:
+    """'v1.4.0+' -> (1, 4, 0); () when DuckDB reports no storage version."""
+    try:
+        return tuple(int(part) for part in version.strip().lstrip("v").rstrip("+").split("."))
+    except ValueError:
+        return ()
+
+
+def _convert_storage(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Rewrite a file in a storage format newer than ``STORAGE_VERSION``; True (and ``con`` closed) when it did."""
+    name, tags = con.execute(
+        "SELECT database_name, tags FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()[0]
+    version = (tags or {}).get("storage_version", "")
+    if not _storage_key(version) or _storage_key(version) <= _storage_key(STORAGE_VERSION):
+        return False
+    temporary = path.with_name(path.name + ".converting")
+    attached = False
+    try:
+        for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        con.execute("CHECKPOINT")
+        quoted = str(temporary).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS impact_storage_conversion (STORAGE_VERSION '{STORAGE_VERSION}')")
+        attached = True
+        con.execute(f'COPY FROM DATABASE "{name.replace(chr(34), chr(34) * 2)}" TO impact_storage_conversion')
+        con.execute("DETACH impact_storage_conversion")
+        attached = False
+        os.replace(temporary, path)  # atomic, under the write lock on the original
+    except (duckdb.Error, OSError) as error:
+        if attached:
+            try:
+                con.execute("DETACH impact_storage_conversion")
+            except duckdb.Error:
+                pass
+        con.close()
+        for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
+            try:
+                leftover.unlink(missing_ok=True)
+            except OSError:
+                pass
+        raise WarehouseError(
+            f"warehouse {path} is in DuckDB storage format {version}, newer than {STORAGE_VERSION} that DuckDB 1.4/1.5 "
+            f"clients (the duckdb CLI, BI drivers) read; DuckDB cannot downgrade a file in place and copying it into "
+            f"{STORAGE_VERSION} failed, the file is unchanged: {error}"
+        ) from error
+    con.close()
+    return True
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
