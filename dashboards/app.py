@@ -19,18 +19,14 @@ from dash import Input, Output, State, dcc, html
 from dashboards import data, figures
 from pipelines.universe import BENCHMARKS
 
-TEST_NAMES = {
-    "t_cross_section": "Cross-sectional t",
-    "patell_z": "Patell Z",
-    "bmp_t": "BMP t (Boehmer-Musumeci-Poulsen)",
-    "kp_patell_z": "Patell Z, Kolari-Pynnönen adjusted",
-    "kp_bmp_t": "BMP t, Kolari-Pynnönen adjusted",
-    "crude_dependence_t": "Crude-dependence t",
-    "corrado_rank": "Corrado rank",
-    "generalized_sign_z": "Generalized sign Z (Cowan)",
-    "wilcoxon_signed_rank": "Wilcoxon signed rank",
-    "sign_flip_permutation": "Sign-flip permutation",
-}
+
+def _test_label(test: str) -> str:
+    """The dashboards' label of a significance test, from the registry (its name if unregistered)."""
+    from models.event_study.significance import display_label
+
+    return display_label(test)
+
+
 SPOTLIGHT_FALLBACK = "deepseek-r1-release"
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -488,7 +484,7 @@ def event_views(bundle: dict, window: str | None, sentiment_ready: bool) -> tupl
     aggregates = bundle["aggregates"]
     caar = aggregates.loc[aggregates["window"] == window, "caar"] if not aggregates.empty else pd.Series(dtype=float)
     group_table = pd.DataFrame({
-        "test": tests["test"].map(lambda t: TEST_NAMES.get(t, t)),
+        "test": tests["test"].map(_test_label),
         "statistic": tests["statistic"].map(_num),
         "p": tests["p_value"].map(_p),
         "n": tests["n"],

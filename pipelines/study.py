@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from models.event_study import EventStudy, EventStudyResults
+from models.event_study import EventStudy, EventStudyResults, significance
 from pipelines.universe import BENCHMARKS
 
 DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((0, 0), (-1, 1), (0, 1), (-5, 5))
@@ -163,6 +163,10 @@ def ticker_table(abnormal: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
 
 
 def tests_table(tests: pd.DataFrame) -> pd.DataFrame:
-    """The group tests in reading order, marking those robust to same-day cross-correlation."""
-    table = tests[["window", "test", "statistic", "p_value", "n", "adjusts_cross_correlation"]]
+    """The group tests in reading order (windows as they come, tests in the order of the significance
+    registry), marking those robust to same-day cross-correlation."""
+    window_rank = {w: i for i, w in enumerate(dict.fromkeys(tests["window"]))}
+    ranked = tests.assign(_window=tests["window"].map(window_rank), _test=tests["test"].map(significance.order))
+    table = ranked.sort_values(["_window", "_test"], kind="stable")
+    table = table[["window", "test", "statistic", "p_value", "n", "adjusts_cross_correlation"]]
     return table.rename(columns={"adjusts_cross_correlation": "robust_to_clustering"}).reset_index(drop=True)

@@ -9,7 +9,7 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.event_study import EventStudy, EventStudyResults, residuals
+from models.event_study import EventStudy, EventStudyResults, residuals, significance
 
 WINDOWS = [(0, 0), (-1, 1), (0, 1), (-5, 5)]
 TESTS = {
@@ -24,6 +24,11 @@ TESTS = {
     "wilcoxon_signed_rank",
     "sign_flip_permutation",
 }
+
+
+def test_registry_holds_exactly_the_specified_tests():
+    """TESTS above is the independent specification (mart.event_tests stores these names)."""
+    assert set(significance.names()) == TESTS and len(significance.names()) == len(TESTS)
 
 
 def make_returns(firms: int = 8, sessions: int = 330, seed: int = 0) -> pd.DataFrame:

@@ -8,20 +8,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from models.event_study import significance as sig
 from models.event_study._inputs import Windows
-
-TEST_LABELS = {
-    "t_cross_section": "cross-sectional t",
-    "patell_z": "Patell Z (1976)",
-    "bmp_t": "BMP t (1991)",
-    "kp_patell_z": "KP-adjusted Patell (2010)",
-    "kp_bmp_t": "KP-adjusted BMP (2010)",
-    "crude_dependence_t": "crude dependence t (BW 1980)",
-    "corrado_rank": "Corrado rank (1989)",
-    "generalized_sign_z": "generalized sign (Cowan 1992)",
-    "wilcoxon_signed_rank": "Wilcoxon signed-rank (W+)",
-    "sign_flip_permutation": "sign-flip permutation",
-}
 
 
 def window_label(start: int, end: int) -> str:
@@ -134,7 +122,7 @@ class EventStudyResults:
             for _, t in tests.iterrows():
                 flag = "+" if t["adjusts_cross_correlation"] else ("-" if clustered else " ")
                 lines.append(
-                    f"  {flag} {TEST_LABELS[t['test']]:<31} {t['statistic']:>10.3f}  p={t['p_value']:.4f} "
+                    f"  {flag} {sig.label(t['test']):<31} {t['statistic']:>10.3f}  p={t['p_value']:.4f} "
                     f"{_stars(t['p_value']):<3} {t['method']}"
                 )
         excluded = est[~ok]

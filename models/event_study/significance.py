@@ -1,4 +1,5 @@
-"""Cross-sectional significance tests of event-window CARs, all windows at once (rows = windows).
+"""Cross-sectional significance tests of event-window CARs, all windows at once (rows = windows), and
+their registry.
 
 Each function returns a ``TestResult`` with one statistic and two-sided p-value per window. Formulas:
 cross-sectional t; Patell (1976) on CARs standardized with their exact forecast-error variance;
@@ -6,34 +7,32 @@ Boehmer-Musumeci-Poulsen (1991); Kolari-Pynnoenen (2010) adjustments of both for
 cross-correlation; Brown-Warner (1980) crude dependence adjustment; Corrado (1989) rank test in the
 Corrado-Zivney (1992) standardized-rank form, multi-day per Campbell-Wasley (1993); Cowan (1992)
 generalized sign test; Wilcoxon signed-rank; a sign-flip permutation test of the mean SCAR.
+
+``REGISTRY`` (bottom of the module) is the one list of tests: name, labels, the function behind a
+uniform call ``function(TestInputs) -> TestResult`` and whether the test stays valid when firm-events
+share day0. The engine (``EventStudy.fit``) runs the registered tests in registration order, and
+``EventStudyResults.summary()``, the CLI and the dashboards read names, order, labels and flags from it.
+Adding a test is its function plus one ``register`` call (or the ``significance_test`` decorator).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import special, stats
 
+from models.event_study.residuals import ResidualStats
+
 EXACT_PERMUTATION_MAX_N = 14
-TEST_NAMES = (
-    "t_cross_section",
-    "patell_z",
-    "bmp_t",
-    "kp_patell_z",
-    "kp_bmp_t",
-    "crude_dependence_t",
-    "corrado_rank",
-    "generalized_sign_z",
-    "wilcoxon_signed_rank",
-    "sign_flip_permutation",
-)
-ADJUSTS_CROSS_CORRELATION = ("kp_patell_z", "kp_bmp_t", "crude_dependence_t", "corrado_rank")
 
 
 @dataclass(frozen=True)
 class TestResult:
     """One test over every window: statistic, p-value, degrees of freedom (NaN if normal), method."""
+
+    __test__ = False  # not a pytest class
 
     name: str
     statistic: np.ndarray
@@ -44,9 +43,9 @@ class TestResult:
 
 
 def no_data(n_windows: int) -> list[TestResult]:
-    """Every test as NaN, for a sample where no firm-event could be used."""
+    """Every registered test as NaN, for a sample where no firm-event could be used."""
     nan = np.full(n_windows, np.nan)
-    return [TestResult(t, nan, nan, nan, "no firm-events", t in ADJUSTS_CROSS_CORRELATION) for t in TEST_NAMES]
+    return [TestResult(t.name, nan, nan, nan, "no firm-events", t.robust_to_clustering) for t in REGISTRY.values()]
 
 
 def _normal_p(z: np.ndarray) -> np.ndarray:
@@ -179,3 +178,191 @@ def sign_flip(scar: np.ndarray, n_permutations: int, seed: int, max_n: int) -> T
     hits = (draws >= observed * (1.0 - 1e-12)).sum(axis=0)
     p = hits / len(signs) if method == "exact" else (hits + 1.0) / (len(signs) + 1.0)
     return TestResult("sign_flip_permutation", z, p, np.full(len(z), np.nan), method)
+
+
+# --- the registry ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestInputs:
+    """Everything a registered test may read; arrays have one row per event window.
+
+    ``car`` and ``scar`` are (windows, N) over the N usable firm-events, ``df`` the residual degrees of
+    freedom per firm-event, ``resid`` the estimation-window statistics (average cross-correlation
+    ``rbar``, the AAR series, Corrado ranks, share of positive residuals). ``prior`` holds the results
+    of the tests named in the test's ``needs``, already run.
+    """
+
+    __test__ = False  # not a pytest class
+
+    car: np.ndarray
+    scar: np.ndarray
+    df: np.ndarray
+    windows: tuple[tuple[int, int], ...]
+    span_start: int
+    resid: ResidualStats
+    n_permutations: int = 999
+    seed: int = 0
+    permutation_max_n: int = 2000
+    prior: Mapping[str, TestResult] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """Number of usable firm-events."""
+        return int(self.car.shape[1])
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Length of each event window in sessions."""
+        return np.array([e - s + 1 for s, e in self.windows], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class SignificanceTest:
+    """A registered test.
+
+    name: the value of the ``test`` column (stored in mart.event_tests; never rename one).
+    label: short label in ``EventStudyResults.summary()``; display_label: the dashboards' label
+    (defaults to ``label``). function: ``TestInputs -> TestResult``. robust_to_clustering: the test
+    stays valid when firm-events share day0 (it adjusts for cross-correlation); it fills the
+    ``adjusts_cross_correlation`` column. needs: names of earlier tests whose results it reads
+    from ``TestInputs.prior``.
+    """
+
+    name: str
+    label: str
+    function: Callable[[TestInputs], TestResult]
+    robust_to_clustering: bool = False
+    display_label: str = ""
+    needs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.display_label:
+            object.__setattr__(self, "display_label", self.label)
+        object.__setattr__(self, "needs", tuple(self.needs))
+
+
+REGISTRY: dict[str, SignificanceTest] = {}
+"""name -> test, in the order the engine runs them and every table lists them."""
+
+
+def register(test: SignificanceTest) -> SignificanceTest:
+    """Add ``test`` at the end of the registry; its ``needs`` must already be registered."""
+    if not test.name or not test.name.isidentifier():
+        raise ValueError(f"a significance test's name must be an identifier, got {test.name!r}")
+    if test.name in REGISTRY:
+        raise ValueError(f"significance test {test.name!r} is already registered")
+    missing = [n for n in test.needs if n not in REGISTRY]
+    if missing:
+        raise ValueError(f"significance test {test.name!r} needs {missing}, which are not registered before it")
+    REGISTRY[test.name] = test
+    return test
+
+
+def unregister(name: str) -> SignificanceTest:
+    """Remove a test (one that no other registered test needs) and return it."""
+    users = [t.name for t in REGISTRY.values() if name in t.needs]
+    if users:
+        raise ValueError(f"significance test {name!r} is needed by {users}")
+    return REGISTRY.pop(name)
+
+
+def significance_test(
+    name: str,
+    label: str,
+    *,
+    robust_to_clustering: bool = False,
+    display_label: str = "",
+    needs: tuple[str, ...] = (),
+) -> Callable[[Callable[[TestInputs], TestResult]], Callable[[TestInputs], TestResult]]:
+    """Decorator: register ``function(TestInputs) -> TestResult`` as a test, at the end of the registry."""
+
+    def decorate(function: Callable[[TestInputs], TestResult]) -> Callable[[TestInputs], TestResult]:
+        register(SignificanceTest(name, label, function, robust_to_clustering, display_label, needs))
+        return function
+
+    return decorate
+
+
+def registered() -> tuple[SignificanceTest, ...]:
+    """The registered tests in order."""
+    return tuple(REGISTRY.values())
+
+
+def names() -> tuple[str, ...]:
+    """The registered test names in order."""
+    return tuple(REGISTRY)
+
+
+def get(name: str) -> SignificanceTest:
+    """The registered test called ``name`` (KeyError naming the registered ones if there is none)."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no significance test {name!r}; registered: {', '.join(REGISTRY)}") from None
+
+
+def label(name: str) -> str:
+    """Short label of a test for text output (the name itself if it is not registered)."""
+    test = REGISTRY.get(name)
+    return test.label if test else name
+
+
+def display_label(name: str) -> str:
+    """The dashboards' label of a test (the name itself if it is not registered)."""
+    test = REGISTRY.get(name)
+    return test.display_label if test else name
+
+
+def order(name: str) -> int:
+    """Position of a test in the registry (unregistered names sort after every registered one)."""
+    try:
+        return list(REGISTRY).index(name)
+    except ValueError:
+        return len(REGISTRY)
+
+
+def run_tests(inputs: TestInputs) -> list[TestResult]:
+    """Run every registered test in order; each result carries its registry name and flag."""
+    n_windows = len(inputs.windows)
+    done: dict[str, TestResult] = {}
+    for test in REGISTRY.values():
+        result = test.function(replace(inputs, prior={n: done[n] for n in test.needs}))
+        arrays = {}
+        for attr in ("statistic", "p_value", "df"):
+            value = np.asarray(getattr(result, attr), dtype=np.float64)
+            if value.shape != (n_windows,):
+                raise ValueError(
+                    f"significance test {test.name!r} returned {attr} of shape {value.shape}, expected ({n_windows},)"
+                )
+            arrays[attr] = value
+        done[test.name] = replace(result, name=test.name, adjusts_cross_correlation=test.robust_to_clustering, **arrays)
+    return list(done.values())
+
+
+for _test in (
+    SignificanceTest("t_cross_section", "cross-sectional t", lambda x: cross_sectional_t(x.car),
+                     display_label="Cross-sectional t"),
+    SignificanceTest("patell_z", "Patell Z (1976)", lambda x: patell(x.scar, x.df), display_label="Patell Z"),
+    SignificanceTest("bmp_t", "BMP t (1991)", lambda x: bmp(x.scar), display_label="BMP t (Boehmer-Musumeci-Poulsen)"),
+    SignificanceTest("kp_patell_z", "KP-adjusted Patell (2010)",
+                     lambda x: kp_patell(x.prior["patell_z"], x.n, x.resid.rbar), robust_to_clustering=True,
+                     display_label="Patell Z, Kolari-Pynnönen adjusted", needs=("patell_z",)),
+    SignificanceTest("kp_bmp_t", "KP-adjusted BMP (2010)", lambda x: kp_bmp(x.prior["bmp_t"], x.n, x.resid.rbar),
+                     robust_to_clustering=True, display_label="BMP t, Kolari-Pynnönen adjusted", needs=("bmp_t",)),
+    SignificanceTest("crude_dependence_t", "crude dependence t (BW 1980)",
+                     lambda x: crude_dependence(x.car, x.lengths, x.resid.est_aar), robust_to_clustering=True,
+                     display_label="Crude-dependence t"),
+    SignificanceTest("corrado_rank", "Corrado rank (1989)",
+                     lambda x: corrado(x.resid.rank_dev, x.resid.rank_offset, list(x.windows), x.span_start),
+                     robust_to_clustering=True, display_label="Corrado rank"),
+    SignificanceTest("generalized_sign_z", "generalized sign (Cowan 1992)",
+                     lambda x: generalized_sign(x.car, x.resid.positive_share), display_label="Generalized sign Z (Cowan)"),
+    SignificanceTest("wilcoxon_signed_rank", "Wilcoxon signed-rank (W+)", lambda x: wilcoxon(x.car),
+                     display_label="Wilcoxon signed rank"),
+    SignificanceTest("sign_flip_permutation", "sign-flip permutation",
+                     lambda x: sign_flip(x.scar, x.n_permutations, x.seed, x.permutation_max_n),
+                     display_label="Sign-flip permutation"),
+):
+    register(_test)
+del _test

@@ -114,23 +114,21 @@ class EventStudy:
         )
 
     def _tests(self, ab: Abnormal, df: np.ndarray, resid: ResidualStats | None) -> list[sig.TestResult]:
-        n = ab.car.shape[1]
-        if n == 0 or resid is None:
+        """Every test of ``significance.REGISTRY``, in its order."""
+        if ab.car.shape[1] == 0 or resid is None:
             return sig.no_data(len(self.windows.events))
-        lengths = np.array([e - s + 1 for s, e in self.windows.events], dtype=np.float64)
-        patell, bmp = sig.patell(ab.scar, df), sig.bmp(ab.scar)
-        return [
-            sig.cross_sectional_t(ab.car),
-            patell,
-            bmp,
-            sig.kp_patell(patell, n, resid.rbar),
-            sig.kp_bmp(bmp, n, resid.rbar),
-            sig.crude_dependence(ab.car, lengths, resid.est_aar),
-            sig.corrado(resid.rank_dev, resid.rank_offset, list(self.windows.events), self.windows.span[0]),
-            sig.generalized_sign(ab.car, resid.positive_share),
-            sig.wilcoxon(ab.car),
-            sig.sign_flip(ab.scar, self.n_permutations, self.seed, self.permutation_max_n),
-        ]
+        inputs = sig.TestInputs(
+            car=ab.car,
+            scar=ab.scar,
+            df=df,
+            windows=tuple(self.windows.events),
+            span_start=self.windows.span[0],
+            resid=resid,
+            n_permutations=self.n_permutations,
+            seed=self.seed,
+            permutation_max_n=self.permutation_max_n,
+        )
+        return sig.run_tests(inputs)
 
     def _estimates_frame(self, est: Estimates, status: np.ndarray, reason: np.ndarray) -> pd.DataFrame:
         lay = self.layout
