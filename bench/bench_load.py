@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-# The partitions start at IMPACT_HISTORY_START, read at import: the 10-year range must be inside them.
+# The partitions start at IMPACT_HISTORY_START (read when the definitions are built): the 10-year range must be inside them.
 os.environ.setdefault("IMPACT_HISTORY_START", "2015-01-02")
 os.environ.setdefault("IMPACT_RETRY_DELAY_S", "0")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -12,11 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import duckdb
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipelines import warehouse
@@ -26,12 +23,14 @@ from pipelines.commands.sentiment import app as sentiment_app
 from pipelines.commands.sql import schema as schema_command
 from pipelines.commands.sql import sql as sql_command
 from pipelines.errors import ImpactError, WarehouseError
-from pipelines.resources import NewsSourceResource, PriceSourceResource
-from pipelines.sources import NEWS_SOURCES, PRICE_SOURCES
-from pipelines.sources.demo_market import DEMO_END, DEMO_START
+from pipelines.settings import NEWS_SOURCES, PRICE_SOURCES
 from pipelines.universe import DEFAULT_TICKERS, split_names
 
+# Dagster, pandas and the sources load inside the commands that use them (tests/test_cli_imports.py):
+# `impact --help` and `impact sql` start in a fraction of a second.
 if TYPE_CHECKING:
+    import pandas as pd
+
     from pipelines.runner import RunOutcome
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
@@ -57,6 +56,8 @@ Step = tuple[str, str, date, date, dict]
 
 def _run_steps(steps: list[Step], warehouse_file: Path | None) -> list[tuple[str, RunOutcome]]:
     """Run each step as one Dagster run, with a progress line per step; stop at the first failure."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from pipelines.runner import run_job
 
     outcomes = []
@@ -141,6 +142,8 @@ def _analysis_summary(warehouse_file: Path | None) -> str:
 
 
 def _print_frame(title: str, frame: pd.DataFrame) -> None:
+    import pandas as pd
+
     frame = frame.copy()
     for column in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[column]) and (frame[column].dt.normalize() == frame[column]).all():
@@ -159,6 +162,9 @@ def _print_frame(title: str, frame: pd.DataFrame) -> None:
 @app.command()
 def demo(warehouse_file: WarehouseOption = None) -> None:
     """Ingest the embedded SIMULATED demo market and headlines for the whole range, then summarise."""
+    from pipelines.resources import NewsSourceResource, PriceSourceResource
+    from pipelines.sources.demo_market import DEMO_END, DEMO_START
+
     console.print(f"[bold]Demo market[/]: simulated prices and headlines (source = demo), {DEMO_START}..{DEMO_END}")
     steps = [
         ("prices ", "ingest_prices", DEMO_START, DEMO_END, {"price_source": PriceSourceResource(source="demo")}),
@@ -200,6 +206,8 @@ def ingest(
     warehouse_file: WarehouseOption = None,
 ) -> None:
     """Ingest prices (and headlines) for a date range as one Dagster run per dataset, then analyse the warehouse."""
+    from pipelines.resources import NewsSourceResource, PriceSourceResource
+
     first, last = _dates(start, end)
     if source not in PRICE_SOURCES:
         raise typer.BadParameter(f"unknown source {source!r}; choose one of {', '.join(PRICE_SOURCES)}")
@@ -223,6 +231,9 @@ def ingest(
 
 def _price_span(warehouse_file: Path | None) -> tuple[date, date]:
     """First and last price date in the warehouse, or an error saying to ingest first."""
+    import duckdb
+    import pandas as pd
+
     target = warehouse.warehouse_path(warehouse_file)
     try:
         span = warehouse.query("SELECT min(date) AS first, max(date) AS last FROM core.prices", path=target)
@@ -308,6 +319,8 @@ def study(
     warehouse_file: WarehouseOption = None,
 ) -> None:
     """Event study of one event on the warehouse's prices: per-ticker AR(0), CARs with t and p, group tests."""
+    import pandas as pd
+
     from pipelines import study as studies
 
     if model not in ("market", "market-adjusted", "constant-mean", "factors"):

@@ -1,7 +1,8 @@
 """Dagster definitions: assets grouped by domain, ingestion jobs, after-close schedules.
 
-Load in the UI with ``dagster dev -m pipelines.definitions``. Sources and the warehouse come
-from IMPACT_* environment variables (see README), defaulting to the offline demo.
+Load in the UI with ``dagster dev -m pipelines.definitions``. Sources, the warehouse, the first
+partition and the retry delay come from the IMPACT_* environment variables (``pipelines.settings``,
+read when the definitions are built, not at import), defaulting to the offline demo.
 """
 
 
@@ -9,7 +10,9 @@ import dagster as dg
 
 from models.calendar import EXCHANGE_TZ, is_session
 from pipelines.assets import events, market, news, sentiment
+from pipelines.partitions import configure_assets
 from pipelines.resources import resources_from_env
+from pipelines.settings import Settings
 
 WRITER_TAG = {"impact/warehouse-writer": "duckdb"}
 """Every run that writes carries this tag; dagster.yaml limits runs with it to one at a time."""
@@ -53,16 +56,24 @@ def news_end_of_day(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(partition_key=context.scheduled_execution_time.date().isoformat())
 
 
-def build_definitions(warehouse_file: str | None = None, **resources: dg.ConfigurableResource) -> dg.Definitions:
-    """All definitions; resources come from the environment unless given (the warehouse file too)."""
+def build_definitions(
+    warehouse_file: str | None = None, settings: Settings | None = None, **resources: dg.ConfigurableResource
+) -> dg.Definitions:
+    """All definitions; ``settings`` (read from the environment now when not given) configure the partitions,
+    retries and every resource not given here (the warehouse file too)."""
+    settings = Settings.from_env() if settings is None else settings
+    assets = [market.prices, news.headlines, *events.EVENT_ASSETS, *sentiment.SENTIMENT_ASSETS]
     return dg.Definitions(
-        assets=[market.prices, news.headlines, *events.EVENT_ASSETS, *sentiment.SENTIMENT_ASSETS],
+        assets=configure_assets(assets, settings.history_start, settings.retry_delay_s),
         asset_checks=dg.load_asset_checks_from_modules([market, news, events]),
         jobs=[ingest_prices_job, ingest_news_job, analyze_job],
         schedules=[prices_after_close, news_end_of_day],
-        resources={**resources_from_env(warehouse_file), **resources},
+        resources={**resources_from_env(warehouse_file, settings), **resources},
         executor=dg.in_process_executor,
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What ``dagster dev -m pipelines.definitions`` loads: built from the environment when Dagster loads it."""
+    return build_definitions()

@@ -1,35 +1,84 @@
-"""Partitions in New York time (prices per weekday session, headlines per calendar day) and retries."""
+"""Partitions in New York time (prices per weekday session, headlines per calendar day) and retries.
+
+Nothing here reads the environment at import: the assets are declared with templates built from the
+declared defaults (``pipelines.settings``), and :func:`configure_assets` gives them the configured
+first partition (``IMPACT_HISTORY_START``) and retry delay (``IMPACT_RETRY_DELAY_S``) when the
+definitions are built.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
 import dagster as dg
 
+from pipelines import settings as config
+
 EXCHANGE_TZ = "America/New_York"
-HISTORY_START = os.environ.get("IMPACT_HISTORY_START", "2023-01-02")
-
-# Weekdays; the ~10 NYSE holidays a year are partitions that record "market closed" and write nothing.
-price_partitions = dg.TimeWindowPartitionsDefinition(
-    cron_schedule="0 0 * * 1-5",
-    fmt="%Y-%m-%d",
-    start=HISTORY_START,
-    timezone=EXCHANGE_TZ,
-    end_offset=1,
-)
-
-# Every calendar day: news does not stop on weekends and holidays.
-news_partitions = dg.DailyPartitionsDefinition(start_date=HISTORY_START, timezone=EXCHANGE_TZ, end_offset=1)
+DEFAULT_HISTORY_START: date = config.BY_NAME["IMPACT_HISTORY_START"].default
+DEFAULT_RETRY_DELAY_S: float = config.BY_NAME["IMPACT_RETRY_DELAY_S"].default
 
 
-NETWORK_RETRY = dg.RetryPolicy(
-    max_retries=3,
-    delay=float(os.environ.get("IMPACT_RETRY_DELAY_S", "10")),
-    backoff=dg.Backoff.EXPONENTIAL,
-    jitter=dg.Jitter.PLUS_MINUS,
-)
-"""Retries for transient source failures only: permanent ones raise ``dg.Failure(allow_retries=False)``."""
+def history_start(environ: Mapping[str, str] | None = None) -> date:
+    """The first partition: ``IMPACT_HISTORY_START`` read now, else 2023-01-02."""
+    return config.value("IMPACT_HISTORY_START", environ)
+
+
+def price_partitions_def(start: date = DEFAULT_HISTORY_START) -> dg.TimeWindowPartitionsDefinition:
+    """Weekdays from ``start``; the ~10 NYSE holidays a year are partitions that record "market closed"."""
+    return dg.TimeWindowPartitionsDefinition(
+        cron_schedule="0 0 * * 1-5", fmt="%Y-%m-%d", start=start.isoformat(), timezone=EXCHANGE_TZ, end_offset=1
+    )
+
+
+def news_partitions_def(start: date = DEFAULT_HISTORY_START) -> dg.DailyPartitionsDefinition:
+    """Every calendar day from ``start``: news does not stop on weekends and holidays."""
+    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone=EXCHANGE_TZ, end_offset=1)
+
+
+def network_retry(delay_s: float = DEFAULT_RETRY_DELAY_S) -> dg.RetryPolicy:
+    """Retries for transient source failures only: permanent ones raise ``dg.Failure(allow_retries=False)``."""
+    return dg.RetryPolicy(max_retries=3, delay=delay_s, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+# Templates the asset decorators use (the declared defaults, not the environment); see configure_assets.
+price_partitions = price_partitions_def()
+news_partitions = news_partitions_def()
+NETWORK_RETRY = network_retry()
+
+
+def _with_retry(asset: dg.AssetsDefinition, policy: dg.RetryPolicy) -> dg.AssetsDefinition:
+    """``asset`` with its op's retry policy replaced. Dagster has no public setter for a built asset: this copies
+    the op the way ``OpDefinition.with_replaced_properties`` does, with another retry policy."""
+    from dagster._core.definitions.op_definition import OpDefinition
+
+    op = asset.op
+    new_op = OpDefinition.dagster_internal_init(
+        name=op.name, ins={d.name: dg.In.from_definition(d) for d in op.input_defs},
+        outs={d.name: dg.Out.from_definition(d) for d in op.output_defs}, compute_fn=op.compute_fn,
+        config_schema=op.config_schema, description=op.description, tags=op.tags,
+        required_resource_keys=op.required_resource_keys, code_version=op._version, retry_policy=policy,
+        version=None, pool=op.pool,
+    )
+    return dg.AssetsDefinition.dagster_internal_init(**{**asset.get_attributes_dict(), "node_def": new_op})
+
+
+def configure_assets(assets: Iterable, start: date, retry_delay_s: float) -> list:
+    """The assets with the configured first partition and retry delay (unchanged when they are the defaults)."""
+    replacements = {}
+    if start != DEFAULT_HISTORY_START:
+        replacements = {price_partitions: price_partitions_def(start), news_partitions: news_partitions_def(start)}
+    configured = []
+    for asset in assets:
+        if isinstance(asset, dg.AssetsDefinition) and asset.partitions_def in replacements:
+            new = replacements[asset.partitions_def]
+            asset = asset.map_asset_specs(lambda spec, new=new: spec.replace_attributes(partitions_def=new))
+        if (isinstance(asset, dg.AssetsDefinition) and asset.is_executable and asset.op.retry_policy == NETWORK_RETRY
+                and retry_delay_s != DEFAULT_RETRY_DELAY_S):
+            asset = _with_retry(asset, network_retry(retry_delay_s))
+        configured.append(asset)
+    return configured
 
 
 def permanent_failure(error: Exception) -> dg.Failure:

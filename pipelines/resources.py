@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,9 +9,10 @@ import dagster as dg
 import duckdb
 
 from pipelines import warehouse
+from pipelines.settings import Settings
 from pipelines.sources import make_news_source, make_price_source
 from pipelines.sources.base import NewsSource, PriceSource
-from pipelines.universe import DEFAULT_TICKERS, split_names
+from pipelines.universe import DEFAULT_TICKERS
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -48,26 +48,26 @@ class NewsSourceResource(dg.ConfigurableResource):
         return [make_news_source(name, self.path) for name in self.sources]
 
 
-def _env_list(name: str, default: list[str]) -> list[str]:
-    return split_names(os.environ.get(name)) or default
-
-
-def resources_from_env(warehouse_file: str | None = None) -> dict[str, dg.ConfigurableResource]:
+def resources_from_env(
+    warehouse_file: str | None = None, settings: Settings | None = None
+) -> dict[str, dg.ConfigurableResource]:
+    """Resources configured from the IMPACT_* variables (``settings``, read now when not given), defaulting to
+    the offline demo. Only typed, non-secret values go into resource config: API keys stay in the environment."""
     from pipelines.assets.sentiment import sentiment_resource_from_env
 
-    """Resources configured from IMPACT_* environment variables, defaulting to the offline demo."""
-    tickers = [t.upper() for t in _env_list("IMPACT_TICKERS", list(DEFAULT_TICKERS))]
+    settings = Settings.from_env() if settings is None else settings
+    tickers = list(settings.tickers or DEFAULT_TICKERS)
     return {
         "warehouse": WarehouseResource(path=str(warehouse.warehouse_path(warehouse_file))),
         "price_source": PriceSourceResource(
-            source=os.environ.get("IMPACT_PRICE_SOURCE", "demo"),
-            path=os.environ.get("IMPACT_PRICE_PATH"),
+            source=settings.price_source,
+            path=str(settings.price_path) if settings.price_path else None,
             tickers=tickers,
         ),
         "news_source": NewsSourceResource(
-            sources=_env_list("IMPACT_NEWS_SOURCES", ["demo"]),
-            path=os.environ.get("IMPACT_NEWS_PATH"),
+            sources=list(settings.news_sources),
+            path=str(settings.news_path) if settings.news_path else None,
             tickers=tickers,
         ),
-        "sentiment": sentiment_resource_from_env(),
+        "sentiment": sentiment_resource_from_env(settings),
     }

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
-from pipelines import warehouse
+from pipelines import settings, warehouse
 from pipelines.definitions import build_definitions
 from pipelines.errors import ImpactError
 from pipelines.resources import NewsSourceResource, PriceSourceResource
@@ -45,7 +44,7 @@ def console_logs(level: str) -> dict:
 
 def dagster_home(warehouse_file: str | Path | None = None) -> Path:
     """``$DAGSTER_HOME``, else a ``.dagster`` folder beside the warehouse (so the UI sees the CLI's runs)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or warehouse.warehouse_path(warehouse_file).parent / ".dagster")
+    home = Path(settings.value("DAGSTER_HOME") or warehouse.warehouse_path(warehouse_file).parent / ".dagster")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():

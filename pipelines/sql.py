@@ -25,13 +25,15 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
-import pandas as pd
 
 from pipelines import warehouse as _wh
 from pipelines.errors import ImpactError
+
+if TYPE_CHECKING:  # pandas loads when a frame is asked for: `impact sql` prints Arrow results without it
+    import pandas as pd
 
 QUERIES_DIR = Path(__file__).with_name("queries")
 SENTIMENT_TABLES = ("core.headline_sentiment", "mart.daily_sentiment")
@@ -95,7 +97,11 @@ def sql(query: str, warehouse: str | Path | None = None, params: Mapping[str, An
         results = execute(con, query, params)
     finally:
         con.close()
-    return results[-1].frame if results else pd.DataFrame()
+    if results:
+        return results[-1].frame
+    import pandas as pd
+
+    return pd.DataFrame()
 
 
 def missing_macros(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -120,13 +126,35 @@ def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 # --------------------------------------------------------------------------------------------- statements
 
 
-@dataclass
 class Result:
-    """One statement's result: its text and its rows (``frame`` is None for statements without rows)."""
+    """One statement's result: its text and its rows (``frame`` is None for statements without rows).
 
-    statement: str
-    frame: pd.DataFrame | None
-    arrow: Any = None
+    A result kept as Arrow (``arrow``) makes its pandas ``frame`` when first asked for it, so output
+    that Arrow alone gives (`impact sql`'s JSON, Parquet, and tables of plain column types) never imports pandas.
+    """
+
+    def __init__(self, statement: str, frame: pd.DataFrame | None = None, arrow: Any = None) -> None:
+        self.statement = statement
+        self._frame = frame
+        self.arrow = arrow
+
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        if self._frame is None and self.arrow is not None:
+            self._frame = self.arrow.to_pandas()
+        return self._frame
+
+    @property
+    def has_rows(self) -> bool:
+        """Whether the statement returned rows (a result set, maybe empty), without making the frame."""
+        return self._frame is not None or self.arrow is not None
+
+    @property
+    def num_rows(self) -> int:
+        return self.arrow.num_rows if self.arrow is not None else len(self._frame) if self._frame is not None else 0
+
+    def __repr__(self) -> str:
+        return f"Result(statement={self.statement!r}, rows={self.num_rows if self.has_rows else None})"
 
 
 @dataclass
@@ -220,7 +248,7 @@ def execute(
                 with warnings.catch_warnings():  # the copy it warns about is the point: the CLI keeps both forms
                     warnings.simplefilter("ignore", UserWarning)
                     table = cursor.to_arrow_table()
-                results.append(Result(item.statement.query.strip(), table.to_pandas(), table))
+                results.append(Result(item.statement.query.strip(), arrow=table))
             else:
                 results.append(Result(item.statement.query.strip(), cursor.df()))
         except duckdb.InterruptException as error:

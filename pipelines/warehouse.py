@@ -13,12 +13,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
-from models.calendar import align_many
 from pipelines.errors import WarehouseError
+
+if TYPE_CHECKING:  # pandas and the calendar load inside the writes that use them: readers stay cheap
+    import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse.duckdb"
@@ -222,7 +224,9 @@ _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "lock on file")
 
 def warehouse_path(override: str | Path | None = None) -> Path:
     """The warehouse file: an explicit path, else ``$IMPACT_WAREHOUSE``, else data/warehouse.duckdb."""
-    chosen = override or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
+    from pipelines.settings import value
+
+    chosen = override or value(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
     return Path(chosen).expanduser().resolve()
 
 
@@ -488,6 +492,8 @@ def replace_headlines(
     joined by commas when one source's duplicates were merged. core.headlines is rebuilt for the
     range from every source in raw, so a story seen by two sources is one row with both named.
     """
+    from models.calendar import align_many
+
     frame = headlines.copy()
     frame["ny_date"] = frame["published_at"].dt.tz_convert("America/New_York").dt.date
     frame["session_date"] = align_many(frame["published_at"]).date

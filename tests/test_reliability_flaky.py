@@ -11,7 +11,7 @@ fail at once without a Dagster retry; a failed run never changes what the wareho
 Seam: ``NewsSourceResource`` has no base-URL setting (``make_news_source('alphavantage')`` builds
 ``AlphaVantageNewsSource()`` with the public URL), so these tests replace
 ``pipelines.resources.make_news_source`` with one returning the real source class pointed at the
-server. Dagster's retry delays (IMPACT_RETRY_DELAY_S, read at import: 10 s) are recorded as computed
+server. Dagster's retry delays (IMPACT_RETRY_DELAY_S, read when the definitions are built: 10 s) are recorded as computed
 and then scaled by 1/1000 so the runs stay short.
 
 Security: a fake ALPHAVANTAGE_API_KEY is set in the environment and then searched for in stdout,

@@ -20,6 +20,7 @@ import typer
 from typer.testing import CliRunner
 
 from pipelines import schema_doc, study, warehouse
+from pipelines.assets.sentiment import DAILY_SENTIMENT_SQL
 from pipelines import sql as engine
 from pipelines.commands.sql import repl, schema, sql
 from pipelines.resources import NewsSourceResource, PriceSourceResource
@@ -59,23 +60,17 @@ def with_sentiment(base, tmp_path_factory):
     with warehouse.writer(path) as con:
         con.execute("DELETE FROM core.headline_sentiment; DELETE FROM mart.daily_sentiment")
         con.execute("""
-            INSERT INTO core.headline_sentiment
-            WITH raw AS (SELECT headline_id, (hash(headline_id) % 1000) / 1000.0 AS u,
-                                (hash(headline_id || 'x') % 1000) / 1000.0 AS v FROM core.headlines)
-            SELECT headline_id, 'fixture', 'v1',
-                   CASE WHEN greatest(pn, pu, pp) = pn THEN 'negative' WHEN greatest(pn, pu, pp) = pp THEN 'positive' ELSE 'neutral' END,
-                   pn, pu, pp, pp - pn, TIMESTAMPTZ '2025-04-01 00:00:00+00'
-            FROM (SELECT headline_id, u * (1 - v) AS pn, (1 - u) * (1 - v) AS pp, v AS pu FROM raw)
+            INSERT INTO core.headline_sentiment BY NAME
+            WITH raw AS (SELECT headline_id, ticker, (hash(headline_id || ticker) % 1000) / 1000.0 AS u,
+                                (hash(headline_id || ticker || 'x') % 1000) / 1000.0 AS v FROM core.headline_tickers)
+            SELECT headline_id, ticker, 'fixture' AS model, 'v1' AS model_version, 'direct' AS relevance,
+                   CASE WHEN greatest(pn, pu, pp) = pn THEN 'negative' WHEN greatest(pn, pu, pp) = pp THEN 'positive'
+                        ELSE 'neutral' END AS label,
+                   pn AS p_negative, pu AS p_neutral, pp AS p_positive, pp - pn AS score,
+                   TIMESTAMPTZ '2025-04-01 00:00:00+00' AS scored_at
+            FROM (SELECT headline_id, ticker, u * (1 - v) AS pn, (1 - u) * (1 - v) AS pp, v AS pu FROM raw)
         """)
-        con.execute("""
-            INSERT INTO mart.daily_sentiment BY NAME
-            SELECT t.ticker, t.session_date AS date, 'fixture' AS model, 'v1' AS model_version, count(*) AS headlines,
-                   avg(s.score) AS mean_score, avg((s.label = 'negative')::INT) AS share_negative,
-                   avg((s.label = 'positive')::INT) AS share_positive, any_value(d.ar) AS ar, any_value(d.sar) AS sar
-            FROM core.headline_tickers AS t JOIN core.headline_sentiment AS s USING (headline_id)
-            LEFT JOIN mart.daily_abnormal_returns AS d ON d.ticker = t.ticker AND d.date = t.session_date
-            GROUP BY ALL
-        """)
+        con.execute(DAILY_SENTIMENT_SQL)
         con.execute("CHECKPOINT")
     return path
 

@@ -10,7 +10,6 @@ session's abnormal return.
 """
 
 
-import os
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -18,11 +17,13 @@ import dagster as dg
 import pandas as pd
 
 from models.sentiment.pairs import headline_pairs, score_pairs
+from pipelines import settings as config
 from pipelines import warehouse as wh
 from pipelines.resources import WarehouseResource
 
 API_KEY_ENV = "IMPACT_SENTIMENT_API_KEY"
-"""Bearer token for the remote server: read from the environment when the model is built, never stored in run config."""
+"""Bearer token for the remote server: a secret of pipelines.settings, read from the environment when the model
+is built, never stored in run config."""
 
 
 class SentimentResource(dg.ConfigurableResource):
@@ -44,19 +45,19 @@ class SentimentResource(dg.ConfigurableResource):
 def _cached_classifier(backend: str, model: str | None, device: str, url: str | None, timeout_s: float):
     from models.sentiment import BackendConfig, load_classifier
 
-    return load_classifier(BackendConfig(backend, model, device, url, timeout_s, os.environ.get(API_KEY_ENV) or None))
+    return load_classifier(BackendConfig(backend, model, device, url, timeout_s, config.secret(API_KEY_ENV)))
 
 
-def sentiment_resource_from_env() -> SentimentResource:
-    """IMPACT_SENTIMENT_BACKEND, _MODEL, _DEVICE, _URL, _BATCH_SIZE, _TIMEOUT_S (see README)."""
-    env = os.environ.get
+def sentiment_resource_from_env(settings: config.Settings | None = None) -> SentimentResource:
+    """IMPACT_SENTIMENT_BACKEND, _MODEL, _DEVICE, _URL, _BATCH_SIZE, _TIMEOUT_S (``settings``, read now when not given)."""
+    settings = config.Settings.from_env() if settings is None else settings
     return SentimentResource(
-        backend=env("IMPACT_SENTIMENT_BACKEND", "local"),
-        model=env("IMPACT_SENTIMENT_MODEL") or None,
-        device=env("IMPACT_SENTIMENT_DEVICE", "auto"),
-        url=env("IMPACT_SENTIMENT_URL") or None,
-        batch_size=int(env("IMPACT_SENTIMENT_BATCH_SIZE", "32")),
-        timeout_s=float(env("IMPACT_SENTIMENT_TIMEOUT_S", "30")),
+        backend=settings.sentiment_backend,
+        model=settings.sentiment_model,
+        device=settings.sentiment_device,
+        url=settings.sentiment_url,
+        batch_size=settings.sentiment_batch_size,
+        timeout_s=settings.sentiment_timeout_s,
     )
 
 

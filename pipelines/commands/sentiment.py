@@ -39,13 +39,11 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _load(backend: str, model: str | None, device: str, url: str | None):
-    import os
-
     from models.sentiment import BackendConfig, load_classifier
-    from pipelines.assets.sentiment import API_KEY_ENV
+    from pipelines.settings import secret
 
     try:
-        return load_classifier(BackendConfig(backend, model, device, url, api_key=os.environ.get(API_KEY_ENV) or None))
+        return load_classifier(BackendConfig(backend, model, device, url, api_key=secret("IMPACT_SENTIMENT_API_KEY")))
     except (ValueError, RuntimeError, FileNotFoundError, OSError) as error:
         raise _fail(f"cannot load the sentiment model: {error}") from error
 

@@ -6,17 +6,19 @@ pipelines.cli mounts these functions: ``app.command()(sql)`` and ``app.command()
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
 from pipelines import schema_doc
 from pipelines import sql as engine
+
+if TYPE_CHECKING:  # pandas loads only for output that needs it (csv, and column types Arrow alone cannot show)
+    import pandas as pd
 
 FORMATS = ("table", "csv", "json", "markdown", "parquet")
 HISTORY_ENV = "IMPACT_SQL_HISTORY"
@@ -29,8 +31,13 @@ WarehouseOption = Annotated[
 
 # --------------------------------------------------------------------------------------------- rendering
 
+Grid = tuple[list[str], list[list[str]], list[bool]]
+"""A result as shown: column names, each row's cell texts, and which columns are right-aligned (numbers)."""
+
 
 def _text(value: object) -> str:
+    import pandas as pd
+
     if hasattr(value, "tolist") and not isinstance(value, (pd.Timestamp, float, int)):
         value = value.tolist()  # numpy arrays (list columns) and numpy scalars
     if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
@@ -44,12 +51,70 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def render_table(frame: pd.DataFrame) -> str:
-    """An aligned plain-text table (numbers right-aligned) with a row count."""
+def _frame_grid(frame: pd.DataFrame) -> Grid:
+    import pandas as pd
+
     cells = [[_text(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-    headers = [str(c) for c in frame.columns]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns]
+    return [str(c) for c in frame.columns], cells, numeric
+
+
+# The same texts straight from Arrow, for the column types whose text _frame_grid gives alike (checked in
+# tests/test_cli_imports.py): `impact sql` then prints without importing pandas. Other types go through pandas.
+
+
+def _null_or(show: Callable[[Any], str]) -> Callable[[Any], str]:
+    return lambda value: "NULL" if value is None else show(value)
+
+
+def _float_text(value: float | None) -> str:
+    return "NULL" if value is None or value != value else f"{float(value):.6g}"
+
+
+def _datetime_text(value: datetime) -> str:
+    midnight = value.hour == value.minute == value.second == value.microsecond == 0
+    return value.strftime("%Y-%m-%d") if midnight else value.isoformat()
+
+
+def _arrow_format(kind: Any, nulls: bool) -> tuple[Callable[[Any], str], bool] | None:
+    """(value -> text, right-aligned) for one Arrow column type, or None when only pandas shows it right."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(kind):  # pandas holds an integer column with NULLs as float64
+        return (_float_text if nulls else _null_or(str)), True
+    if pa.types.is_float32(kind) or pa.types.is_float64(kind):
+        return _float_text, True
+    if (pa.types.is_boolean(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            or pa.types.is_decimal(kind) or pa.types.is_date32(kind) or pa.types.is_null(kind)):
+        return _null_or(str), False
+    if pa.types.is_timestamp(kind) and kind.tz is None and kind.unit in ("s", "ms", "us"):
+        return _null_or(_datetime_text), False
+    return None
+
+
+def _arrow_grid(table: Any) -> Grid | None:
+    """The grid of an Arrow table, or None when a column needs pandas to be shown as `_frame_grid` shows it."""
+    names = [str(name) for name in table.column_names]
+    if not names or len(set(names)) != len(names):
+        return None
+    formats = [_arrow_format(field.type, column.null_count > 0) for field, column in zip(table.schema, table.columns)]
+    if any(f is None for f in formats):
+        return None
+    try:
+        columns = [[show(v) for v in column.to_pylist()] for (show, _), column in zip(formats, table.columns)]
+    except (ValueError, OverflowError, TypeError):  # a value Python's types cannot hold: let pandas say it
+        return None
+    return names, [list(row) for row in zip(*columns)], [right for _, right in formats]
+
+
+def _grid(result: engine.Result) -> Grid:
+    grid = _arrow_grid(result.arrow) if result.arrow is not None else None
+    return grid if grid is not None else _frame_grid(result.frame)
+
+
+def _table_text(grid: Grid) -> str:
+    headers, cells, numeric = grid
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
 
     def line(values: list[str]) -> str:
         return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
@@ -59,32 +124,41 @@ def render_table(frame: pd.DataFrame) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_markdown(frame: pd.DataFrame) -> str:
-    headers = [str(c) for c in frame.columns]
-    rows = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c])
-                                                            and not pd.api.types.is_bool_dtype(frame[c]) else "---"
-                                                            for c in frame.columns) + "|"]
-    for row in frame.itertuples(index=False, name=None):
-        rows.append("| " + " | ".join(_text(v).replace("|", "\\|") for v in row) + " |")
+def _markdown_text(grid: Grid) -> str:
+    headers, cells, numeric = grid
+    rows = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if num else "---" for num in numeric) + "|"]
+    for row in cells:
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     return "\n".join(rows) + "\n"
 
 
+def render_table(frame: pd.DataFrame) -> str:
+    """An aligned plain-text table (numbers right-aligned) with a row count."""
+    return _table_text(_frame_grid(frame))
+
+
+def render_markdown(frame: pd.DataFrame) -> str:
+    return _markdown_text(_frame_grid(frame))
+
+
 def render(result: engine.Result, fmt: str) -> str:
-    frame = result.frame
     if fmt == "table":
-        return render_table(frame)
+        return _table_text(_grid(result))
     if fmt == "markdown":
-        return render_markdown(frame)
+        return _markdown_text(_grid(result))
     if fmt == "csv":
-        return frame.to_csv(index=False)
+        return result.frame.to_csv(index=False)
     if fmt == "json":
-        rows = result.arrow.to_pylist() if result.arrow is not None else json.loads(frame.to_json(orient="records", date_format="iso"))
+        if result.arrow is not None:
+            rows = result.arrow.to_pylist()
+        else:
+            rows = json.loads(result.frame.to_json(orient="records", date_format="iso"))
         return json.dumps(rows, default=str) + "\n"
     raise ValueError(fmt)
 
 
 def write_results(results: list[engine.Result], fmt: str, out: Path | None) -> None:
-    shown = [r for r in results if r.frame is not None]
+    shown = [r for r in results if r.has_rows]
     if fmt == "parquet":
         if out is None:
             raise engine.SqlError("--format parquet writes a file: add --out FILE.parquet")
@@ -98,7 +172,7 @@ def write_results(results: list[engine.Result], fmt: str, out: Path | None) -> N
     text = "\n".join(render(r, fmt) for r in (shown[-1:] if out is not None or fmt != "table" else shown))
     if out is not None:
         out.write_text(text, encoding="utf-8")
-        typer.echo(f"{len(shown[-1].frame) if shown else 0} rows written to {out}", err=True)
+        typer.echo(f"{shown[-1].num_rows if shown else 0} rows written to {out}", err=True)
     else:
         typer.echo(text, nl=False)
 
@@ -113,7 +187,9 @@ def _prompt_reader() -> Callable[[str], str]:
         from prompt_toolkit.history import FileHistory
     except ImportError:  # pragma: no cover - prompt_toolkit is the recommended extra
         return input
-    history = Path(os.environ.get(HISTORY_ENV) or Path.home() / ".impact_sql_history")
+    from pipelines.settings import value
+
+    history = Path(value(HISTORY_ENV) or Path.home() / ".impact_sql_history")
     session = PromptSession(history=FileHistory(str(history)))
     return lambda prompt: session.prompt(prompt)
 
@@ -148,7 +224,7 @@ def repl(con, read: Callable[[str], str], fmt: str = "table", write: Callable[[s
         try:
             results = engine.interruptible(con, lambda text=text: engine.execute(con, text))
             for result in results:
-                if result.frame is not None:
+                if result.has_rows:
                     write(render(result, fmt).rstrip("\n"))
         except engine.SqlError as error:
             failures += 1

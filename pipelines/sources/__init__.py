@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from pipelines import settings
+from pipelines.settings import NEWS_SOURCES, PRICE_SOURCES
 from pipelines.sources.base import NewsSource, PriceSource
 
-PRICE_SOURCES = ("demo", "yahoo", "files")
-NEWS_SOURCES = ("demo", "yahoo", "alphavantage", "fmp", "files")
+__all__ = ["NEWS_SOURCES", "PRICE_SOURCES", "make_news_source", "make_price_source"]
 
 
 def _base_url(variable: str) -> dict[str, str]:
     """An API's base URL from the environment (a proxy, a mirror, a test server), else the source's default."""
-    return {"base_url": os.environ[variable]} if os.environ.get(variable) else {}
+    url = settings.value(variable)
+    return {"base_url": url} if url else {}
 
 
 def make_price_source(name: str, path: str | Path | None = None) -> PriceSource:

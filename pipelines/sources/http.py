@@ -9,7 +9,6 @@ of ``apikey``/``api_key``/``token`` are replaced by ``***``.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from typing import Any
 
 import requests
 
+from pipelines import settings
 from pipelines.errors import SourceError, TransientSourceError
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class KeyedJsonApi:
         self.backoff = backoff
 
     def _key(self) -> str:
-        key = self._api_key or os.environ.get(self.api_key_env)
+        key = self._api_key or settings.secret(self.api_key_env)
         if not key:
             raise SourceError(self.name, f"no API key: set the environment variable {self.api_key_env} or pass api_key=")
         return key
