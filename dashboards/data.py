@@ -225,7 +225,7 @@ def _headline_frame(con: duckdb.DuckDBPyConnection, where: str, params: Sequence
         f"FROM core.headlines AS h {join} WHERE {where} ORDER BY h.published_at, h.headline_id LIMIT {int(limit)}",
         args,
     ).df()
-    frame["scores"] = [sorted(list(s), key=lambda x: order.get(x["ticker"], len(order))) if s is not None and len(s) else []
+    frame["scores"] = [sorted(list(s), key=lambda x: order.get(x["ticker"], len(order))) if isinstance(s, (list, tuple, np.ndarray)) and len(s) else []
                        for s in frame["scores"]]
     frame["sentiment"] = [s[0]["label"] if s else None for s in frame["scores"]]
     frame["sentiment_score"] = [s[0]["score"] if s else np.nan for s in frame["scores"]]

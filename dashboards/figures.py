@@ -177,6 +177,49 @@ def car_paths(abnormal: pd.DataFrame, tickers: Sequence[str] | None = None,
     return fig
 
 
+# Titles of the event figures: the app's say more (it has the room); the static report keeps its own.
+EVENT_TITLES = {
+    "app": {
+        "prices": "Prices, day −10…+10 (index, close of day −1 = 100)",
+        "ar": "Abnormal return on day 0 ({day0}), market model vs {benchmark}",
+        "car": "CAR from day −5 with 95% band (±1.96·σ̂·√days)",
+    },
+    "report": {
+        "prices": "Prices, day −10…+10 (close of day −1 = 100)",
+        "ar": "Abnormal return on day 0 ({day0}) vs {benchmark}",
+        "car": "CAR from day −5 with 95% band",
+    },
+}
+
+
+def event_figures(bundle: dict, titles: str = "app") -> dict[str, go.Figure]:
+    """One event's figures, named prices, ar, car: the event explorer and the static report draw these.
+
+    ``bundle`` is ``dashboards.data.event_bundle``'s; ``titles`` picks the wording (a key of EVENT_TITLES).
+    Day-0 ARs come from the [0,0] window (with t and p), else from the abnormal returns at tau 0; the CAR
+    chart shows up to six of the event's tickers (all tickers when none of them has abnormal returns),
+    largest |CAR| at the end of the window first.
+    """
+    event, windows, abnormal = bundle["event"], bundle["windows"], bundle["abnormal"]
+    text = EVENT_TITLES[titles]
+    day0 = windows.loc[windows["window"] == "[0,0]", ["ticker", "car", "car_t", "car_p"]].rename(
+        columns={"car": "ar", "car_t": "t", "car_p": "p"})
+    if day0.empty and not abnormal.empty:
+        day0 = abnormal.loc[abnormal["tau"] == 0, ["ticker", "ar"]]
+    order: list[str] = []
+    if not abnormal.empty:
+        focus = abnormal.loc[abnormal["ticker"].isin(event["tickers"])] if set(event["tickers"]) & set(abnormal["ticker"]) else abnormal
+        final = focus.sort_values("tau").groupby("ticker")["car"].last()
+        order = list(final.abs().sort_values(ascending=False).index)
+    return {
+        "prices": price_paths(bundle["prices"], bundle["benchmark"], title=text["prices"]),
+        "ar": ar_bars(day0, title=text["ar"].format(day0=f"{pd.Timestamp(event['day0']):%Y-%m-%d}", benchmark=bundle["benchmark"]),
+                      highlight=event["tickers"]),
+        "car": car_paths(abnormal.loc[abnormal["ticker"].isin(order)] if order else abnormal, tickers=order[:6] or None,
+                         title=text["car"]),
+    }
+
+
 def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"

@@ -1,7 +1,7 @@
 """Static event report: one self-contained HTML file (plotly.js embedded, works offline) or PNG images.
 
-Uses the same figure functions and data readers as the app. Every text from the warehouse is
-HTML-escaped.
+Draws the event explorer's figures (``figures.event_figures``) from the same data readers as the app.
+Every text from the warehouse is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from dashboards import data, figures
@@ -35,23 +34,6 @@ tr.neutral td:first-child { border-left: 5px solid #7f8790; } tr.unscored td:fir
 
 class ReportError(ValueError):
     """The report cannot be written (unknown event, empty warehouse, no image engine)."""
-
-
-def event_figures(bundle: dict) -> dict[str, go.Figure]:
-    """The event's figures, named: prices, ar, car."""
-    event = bundle["event"]
-    windows = bundle["windows"]
-    day0 = windows.loc[windows["window"] == "[0,0]", ["ticker", "car", "car_t", "car_p"]].rename(
-        columns={"car": "ar", "car_t": "t", "car_p": "p"})
-    abnormal = bundle["abnormal"]
-    focus = abnormal.loc[abnormal["ticker"].isin(event["tickers"])] if not abnormal.empty else abnormal
-    order = list(focus.sort_values("tau").groupby("ticker")["car"].last().abs().sort_values(ascending=False).index)
-    return {
-        "prices": figures.price_paths(bundle["prices"], bundle["benchmark"], title="Prices, day −10…+10 (close of day −1 = 100)"),
-        "ar": figures.ar_bars(day0, title=f"Abnormal return on day 0 ({pd.Timestamp(event['day0']):%Y-%m-%d}) vs {bundle['benchmark']}",
-                              highlight=event["tickers"]),
-        "car": figures.car_paths(focus, tickers=order[:6] or None, title="CAR from day −5 with 95% band"),
-    }
 
 
 def _cell(value: object) -> str:
@@ -143,7 +125,7 @@ def load_event(event_id: str, warehouse_path: str | Path | None = None) -> tuple
 def render_html(bundle: dict, status: dict) -> str:
     """The report as one HTML document with plotly.js inline."""
     event = bundle["event"]
-    figs = event_figures(bundle)
+    figs = figures.event_figures(bundle, titles="report")
     tables = _tables(bundle)
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
@@ -207,7 +189,7 @@ def build_report(event_id: str, out: str | Path, format: str = "html", warehouse
     folder.mkdir(parents=True, exist_ok=True)
     _image_engine_env()
     written = []
-    for name, fig in event_figures(bundle).items():
+    for name, fig in figures.event_figures(bundle, titles="report").items():
         path = folder / f"{stem}-{name}.png"
         try:
             fig.write_image(str(path), width=1100, height=fig.layout.height or 440, scale=1)

@@ -172,7 +172,7 @@ def _tiny_warehouse(path, sentiment: bool = False) -> None:
                 for model, score in (("head", 0.2 * (i - 2)), ("fewshot", -0.1)):
                     if model == "fewshot" and i > 1:
                         continue  # the head model has more rows: it is the one shown
-                    con.execute("INSERT INTO mart.daily_sentiment VALUES ('NVDA', ?, ?, 'v1', 3, ?, 0.2, 0.3, NULL, NULL)",
+                    con.execute("INSERT INTO mart.daily_sentiment VALUES ('NVDA', ?, ?, 'v1', 3, 2, 1, ?, 0.2, 0.3, NULL, NULL)",
                                 [day.date(), model, score])
 
 

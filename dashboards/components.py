@@ -1,0 +1,133 @@
+"""Pieces the dashboard pages share: number formatting, tables, headline lists with sentiment badges,
+the navigation bar, the "busy" figure and query-string parsing.
+
+Every text from the warehouse goes into Dash components as text (Dash escapes it), never as HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import parse_qs
+
+import numpy as np
+import pandas as pd
+from dash import dcc, html
+
+from dashboards import figures
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+BUSY_MESSAGE = "The warehouse is being refreshed by a pipeline run — retrying…"
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+def pct(value: object, digits: int = 2) -> str:
+    """A fraction as a signed percentage ("-16.97%"); "" when missing."""
+    return "" if value is None or not np.isfinite(float(value)) else f"{100 * float(value):+.{digits}f}%"
+
+
+def num(value: object, digits: int = 2) -> str:
+    """A number with ``digits`` decimals; "" when missing or not a number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return "" if not np.isfinite(number) else f"{number:.{digits}f}"
+
+
+def p_value(value: object) -> str:
+    """A p-value with its significance stars ("0.0123**", "<0.0001***"); "" when missing."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if not np.isfinite(number):
+        return ""
+    return f"{number:.4f}{figures.stars(number)}" if number >= 1e-4 else f"<0.0001{figures.stars(number)}"
+
+
+def test_label(test: str) -> str:
+    """The dashboards' label of a significance test, from the registry (its name if unregistered)."""
+    from models.event_study.significance import display_label
+
+    return display_label(test)
+
+
+# --- tables and headlines ------------------------------------------------------------------------
+
+def table(frame: pd.DataFrame, numeric: Iterable[str] = frozenset(), table_id: str | None = None) -> html.Table:
+    """A plain HTML table; every cell is text (Dash escapes it); ``numeric`` columns are right-aligned."""
+    numeric = set(numeric)
+    head = html.Thead(html.Tr([html.Th(str(c)) for c in frame.columns]))
+    body = html.Tbody([
+        html.Tr([html.Td(str(v), className="num" if c in numeric else None) for c, v in zip(frame.columns, row, strict=True)])
+        for row in frame.itertuples(index=False)
+    ])
+    props = {"id": table_id} if table_id else {}
+    return html.Table([head, body], className="tbl", **props)
+
+
+def sentiment_class(label: object) -> str:
+    """The CSS class of a sentiment label: negative, neutral, positive or unscored."""
+    return label if label in ("negative", "neutral", "positive") else "unscored"
+
+
+def score_badges(scores: list[dict]) -> list[html.Span]:
+    """One badge per ticker the headline concerns: the sentiment for THAT ticker, marked when indirect."""
+    badges = []
+    for item in scores:
+        mark = "" if item["relevance"] == "direct" else " (indirect)"
+        badges.append(html.Span(f"{item['ticker']} {item['label']} {item['score']:+.2f}{mark}",
+                                className=f"badge {sentiment_class(item['label'])}",
+                                title=f"sentiment for {item['ticker']}; relevance {item['relevance']}"))
+    return badges
+
+
+def headline_items(headlines: pd.DataFrame, sentiment_ready: bool) -> html.Div:
+    """Headlines in time order, each with its sentiment for every ticker in view (grey when unscored)."""
+    if headlines is None or headlines.empty:
+        return html.Div("No headlines for this selection.", className="muted")
+    items = []
+    for row in headlines.itertuples(index=False):
+        when = pd.Timestamp(row.published_at).tz_convert("America/New_York").strftime("%Y-%m-%d %H:%M ET")
+        label = getattr(row, "sentiment", None)
+        scores = list(getattr(row, "scores", None) or [])
+        badges = score_badges(scores) or [html.Span("unscored", className="badge unscored")]
+        tickers = ", ".join(list(row.tickers)) if row.tickers is not None else ""
+        items.append(html.Li([
+            *badges,
+            html.Span(row.title, className="headline-title"),
+            html.Div(f"{when} · {row.publisher or ''} · {tickers} · session {pd.Timestamp(row.session_date):%Y-%m-%d}",
+                     className="muted"),
+        ], className=sentiment_class(label)))
+    note = [] if sentiment_ready else [html.Div("Sentiment not computed yet: headlines are shown unscored.",
+                                                className="muted sentiment-missing", style={"marginBottom": "6px"})]
+    return html.Div([*note, html.Ul(items, className="headlines")])
+
+
+# --- page furniture ------------------------------------------------------------------------------
+
+def nav_id(label: str) -> str:
+    """The id of a page's navigation link: nav-<first word of its label, lower case>."""
+    return f"nav-{label.split()[0].lower()}"
+
+
+def nav(title: str, links: Iterable[tuple[str, str]]) -> html.Div:
+    """The top bar: the app's title, then one link per (path, label)."""
+    return html.Div([html.H1(title), *[dcc.Link(label, href=href, id=nav_id(label)) for href, label in links]],
+                    className="top")
+
+
+def busy_figure(message: str = BUSY_MESSAGE) -> object:
+    """The figure a chart shows while a pipeline run holds the warehouse (its callback retries)."""
+    return figures.empty_figure(message)
+
+
+def refreshing(text: str = "Refreshing…") -> html.Div:
+    """The note a text block shows while a pipeline run holds the warehouse."""
+    return html.Div(text, className="muted refreshing")
+
+
+def parse_query(search: str | None) -> dict[str, str]:
+    """``?a=1&b=2`` -> {"a": "1", "b": "2"} (the last value of a repeated key)."""
+    return {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}

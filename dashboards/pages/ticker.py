@@ -1,0 +1,79 @@
+"""Ticker view (``/ticker?ticker=NVDA[&start=...&end=...]``): candles with events, sentiment and headline counts;
+a clicked session's headlines."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import dash
+import pandas as pd
+from dash import Input, Output, dcc, html
+
+from dashboards import data, figures
+from dashboards.components import GRAPH_CONFIG, busy_figure, headline_items, refreshing
+from pipelines.universe import BENCHMARKS
+
+
+def layout(store: data.Store, query: dict[str, str]) -> html.Div:
+    frame = data.tickers(store).value
+    names = list(frame["ticker"])
+    stocks = [t for t in names if t not in BENCHMARKS]
+    chosen = query.get("ticker", "").upper()
+    if chosen not in names:
+        chosen = "NVDA" if "NVDA" in names else (stocks or names or [None])[0]
+    first, last = (pd.Timestamp(frame["first"].min()).date(), pd.Timestamp(frame["last"].max()).date()) if len(frame) else (date.today(), date.today())
+    start = max(first, last - timedelta(days=365))
+    return html.Div([
+        html.Div([
+            html.Div([html.Label("Ticker"), dcc.Dropdown(id="ticker-select", options=names, value=chosen, clearable=False,
+                                                          style={"width": "160px"})]),
+            html.Div([html.Label("Date range"), dcc.DatePickerRange(
+                id="ticker-dates", start_date=query.get("start", start.isoformat()), end_date=query.get("end", last.isoformat()),
+                min_date_allowed=first.isoformat(), max_date_allowed=last.isoformat(), display_format="YYYY-MM-DD")]),
+        ], className="controls"),
+        html.Div([dcc.Graph(id="ticker-chart", config=GRAPH_CONFIG)], className="card"),
+        html.Div([html.H3(id="ticker-headlines-title"), html.Div(id="ticker-headlines")], className="card"),
+        dcc.Interval(id="ticker-retry", interval=2000, disabled=True),
+    ], id="ticker-page")
+
+
+def register(app: dash.Dash, store: data.Store) -> None:
+    @app.callback(
+        Output("ticker-chart", "figure"), Output("ticker-retry", "disabled"),
+        Input("ticker-select", "value"), Input("ticker-dates", "start_date"), Input("ticker-dates", "end_date"),
+        Input("ticker-retry", "n_intervals"),
+    )
+    def update_ticker(ticker: str | None, start: str | None, end: str | None, _retry: int | None):
+        if not ticker or not start or not end:
+            return figures.empty_figure("pick a ticker and a date range"), True
+        try:
+            bundle = data.ticker_bundle(store, ticker, start, end).value
+        except data.WarehouseBusy:
+            return busy_figure(), False
+        return figures.ticker_chart(bundle["prices"], ticker, bundle["events"], bundle["sentiment"],
+                                    bundle["headline_counts"]), True
+
+    @app.callback(
+        Output("ticker-headlines-title", "children"), Output("ticker-headlines", "children"),
+        Input("ticker-chart", "clickData"), Input("ticker-select", "value"), Input("ticker-dates", "start_date"),
+        Input("ticker-dates", "end_date"),
+    )
+    def update_ticker_headlines(click: dict | None, ticker: str | None, start: str | None, end: str | None):
+        if not ticker or not start or not end:
+            return "Headlines", None
+        try:
+            day = None
+            if click and dash.ctx.triggered_id == "ticker-chart":
+                day = pd.Timestamp(str(click["points"][0]["x"])[:10]).date()
+            if day is None:
+                day = data.latest_headline_day(store, ticker, start, end).value
+            if day is None:
+                return f"Headlines about {ticker}", html.Div("No headlines in this range.", className="muted")
+            frame = data.day_headlines(store, ticker, day).value
+            ready = data.status(store).value["sentiment_model"] is not None
+        except data.WarehouseBusy:
+            return "Headlines", refreshing()
+        title = f"Headlines about {ticker} for the session of {pd.Timestamp(day):%Y-%m-%d}"
+        if not click or dash.ctx.triggered_id != "ticker-chart":
+            title += " (latest with news; click a day on the chart for its headlines)"
+        return title, headline_items(frame, ready)
