@@ -1,12 +1,12 @@
-"""Benchmark headline sentiment: load time, headlines/s at batch 32, peak memory, per model and device.
+"""Benchmark (headline, company) sentiment: load time, pairs/s at batch 32, peak memory, per backend and device.
 
 Each measurement runs in its own process so load time is cold (imports + weights) and the peak
-resident memory is that model's alone. Models: ``head`` (the default: MiniLM + LoRA + head),
-``encoder`` (the bare frozen MiniLM encoder with mean pooling: the baseline the ratio is taken
-against, i.e. what the adapters cost) and ``fewshot`` (Gemma-3-270M label scoring with the
-cached prompt prefix; pass ``--fewshot``, it is slow on CPU). CUDA rows appear only when a GPU exists.
-The headlines are synthetic (templates), so the benchmark needs no reference data.
-Run: ``.venv/bin/python bench/bench_sentiment.py [--fewshot] [--n 512]``.
+resident memory is that model's alone. Models: ``local`` (the default backend: target-aware MiniLM),
+``encoder`` (the bare frozen MiniLM encoder with mean pooling over the same texts: the baseline the
+ratio is taken against, i.e. what the adapters and head cost) and ``llm`` (Gemma-3-270M label
+scoring with the cached prompt prefix; pass ``--llm``, it is slow on CPU). CUDA rows appear only
+when a GPU exists. The pairs are synthetic (templates x the universe's companies), so the benchmark
+needs no reference data. Run: ``.venv/bin/python bench/bench_sentiment.py [--llm] [--n 512]``.
 """
 
 from __future__ import annotations
@@ -45,40 +45,52 @@ def synthetic_headlines(n: int) -> list[str]:
     return out
 
 
+def synthetic_pairs(n: int) -> list:
+    """``n`` (headline, company) pairs: each headline scored for the company it names, linked as the pipeline links it."""
+    from models.sentiment.text import Link, Pair, Target
+    from pipelines.companies import default_linker
+
+    linker = default_linker()
+    by_name = {c.name: c for c in linker.companies.values()}
+    pairs = []
+    for i, headline in enumerate(synthetic_headlines(n)):
+        name = COMPANIES[(i // 7) % len(COMPANIES)]
+        company = by_name.get(name)
+        target = company.target() if company else Target(name)
+        link = linker.link_one(headline, company.ticker) if company else Link("direct", (name,))
+        pairs.append(Pair(headline, target, link))
+    return pairs
+
+
 def worker(model: str, device: str, n: int) -> dict[str, float]:
     """Load ``model`` on ``device``, warm up, then time ``n`` headlines at batch 32."""
     import torch
 
     started = time.perf_counter()
-    if model == "head":
-        from models.sentiment.classifier import HeadClassifier
+    if model in ("local", "llm"):
+        from models.sentiment import BackendConfig, load_classifier
 
-        classifier = HeadClassifier.load(device=device)
-        run = lambda texts: classifier.predict(texts, batch_size=BATCH)  # noqa: E731
+        classifier = load_classifier(BackendConfig(backend=model, device=device))
+        run = lambda items: classifier.predict(items, batch_size=BATCH)  # noqa: E731
     elif model == "encoder":
         from models.sentiment.backbone import load_backbone
         from models.sentiment.device import select_device
-        from models.sentiment.text import normalize_headline
 
         backbone = load_backbone("minilm", select_device(device))
 
         @torch.inference_mode()
-        def run(texts: list[str]) -> None:
-            for start in range(0, len(texts), BATCH):
-                batch = backbone.tokenizer([normalize_headline(t) for t in texts[start : start + BATCH]],
-                                           padding=True, truncation=True, max_length=64, return_tensors="pt").to(backbone.choice.device)
+        def run(items: list) -> None:
+            for start in range(0, len(items), BATCH):
+                texts = [f"{p.target.name} [SEP] {p.headline}" for p in items[start : start + BATCH]]
+                batch = backbone.tokenizer(texts, padding=True, truncation=True, max_length=96,
+                                           return_tensors="pt").to(backbone.choice.device)
                 hidden = backbone.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 ((hidden * mask).sum(1) / mask.sum(1)).cpu()
-    elif model == "fewshot":
-        from models.sentiment.fewshot import FewShotClassifier
-
-        classifier = FewShotClassifier.load(device=device)
-        run = lambda texts: classifier.predict(texts, batch_size=BATCH)  # noqa: E731
     else:
         raise ValueError(f"unknown model {model!r}")
     load_s = time.perf_counter() - started
-    texts = synthetic_headlines(n)
+    texts = synthetic_pairs(n)
     run(texts[:BATCH])
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -94,8 +106,8 @@ def worker(model: str, device: str, n: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=512, help="headlines per timed run")
-    parser.add_argument("--fewshot", action="store_true", help="also time Gemma-3-270M few-shot scoring")
+    parser.add_argument("--n", type=int, default=512, help="pairs per timed run")
+    parser.add_argument("--llm", action="store_true", help="also time the llm backend (Gemma-3-270M)")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "DEVICE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -104,10 +116,10 @@ def main() -> None:
     import torch
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    models = ["encoder", "head"] + (["fewshot"] if args.fewshot else [])
-    print(f"sentiment benchmark: {args.n} synthetic headlines, batch {BATCH}; "
+    models = ["encoder", "local"] + (["llm"] if args.llm else [])
+    print(f"sentiment benchmark: {args.n} synthetic (headline, company) pairs, batch {BATCH}; "
           f"{'GPU: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU on this machine'}")
-    print(f"{'model':<9} {'device':<6} {'load s':>7} {'headlines/s':>12} {'vs encoder':>11} {'peak RSS MB':>12} {'peak GPU MB':>12}")
+    print(f"{'model':<9} {'device':<6} {'load s':>7} {'pairs/s':>12} {'vs encoder':>11} {'peak RSS MB':>12} {'peak GPU MB':>12}")
     for device in devices:
         baseline = None
         for model in models:
