@@ -1,4 +1,4 @@
-"""Sentiment building blocks that need no model: text treatment, metrics, calibration, device choice, data readers, LoRA."""
+"""Sentiment building blocks that need no model: text treatment, pair encoding, composition, metrics, calibration, device choice, data readers, LoRA."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import pytest
 import torch
 
 from models.sentiment.calibration import fit_temperature
-from models.sentiment.datasets import read_phrasebank, read_twitter
+from models.sentiment.classifier import MARK_CLOSE, MARK_OPEN, encode_pair, mark_mentions
+from models.sentiment.compose import GENERIC, Composition, compose, subject_target, template_examples, tweet_target
+from models.sentiment.datasets import LabelledSet, read_phrasebank, read_twitter
 from models.sentiment.device import select_device
 from models.sentiment.lora import LoRALinear, apply_lora, lora_state
 from models.sentiment.metrics import expected_calibration_error, score
-from models.sentiment.text import LABELS, MAX_CHARS, empty_prediction, normalize_headline, prediction_from_probs
+from models.sentiment.text import LABELS, MAX_CHARS, Link, Pair, Target, empty_prediction, normalize_headline, prediction_from_probs
 from models.sentiment.training import length_bucketed_batches, stratified_split
 
 
@@ -136,13 +138,77 @@ def test_split_and_batches_cover_every_row_once():
     assert all(len(b) <= 32 for b in batches)
 
 
-def test_eval_and_train_commands_name_missing_data(tmp_path):
-    from typer.testing import CliRunner
+NVIDIA = Target("Nvidia", "NVDA", ("NVIDIA Corporation", "$NVDA", "Jensen Huang", "GeForce"))
 
-    from pipelines.commands.sentiment import app
 
-    runner = CliRunner()
-    result = runner.invoke(app, ["eval", "--data", str(tmp_path)])
-    assert result.exit_code == 2 and "Sentences_AllAgree.txt" in result.stderr
-    result = runner.invoke(app, ["train", "--data", str(tmp_path)])
-    assert result.exit_code == 2 and "sent_train.csv" in result.stderr
+def test_pair_encoding_marks_the_target_and_its_aliases():
+    first, second = encode_pair(Pair("Jensen Huang says NVIDIA's GeForce sales rose; $NVDA up, AMD flat", NVIDIA))
+    assert first == "Nvidia"
+    assert second == "« Jensen Huang » says « NVIDIA »'s « GeForce » sales rose; « $NVDA » up, AMD flat"
+    assert encode_pair(Pair("AMD wins Microsoft order, chipping at Nvidia's lead", Target("AMD")))[1] == (
+        "« AMD » wins Microsoft order, chipping at Nvidia's lead")
+
+
+def test_pair_encoding_keeps_short_names_case_sensitive_and_words_whole():
+    arm = Target("Arm", "ARM")
+    assert mark_mentions("Arm shares rise as firms arm themselves", arm) == "« Arm » shares rise as firms arm themselves"
+    assert mark_mentions("Armada and Swarm rally", arm) == "Armada and Swarm rally"
+    assert mark_mentions("nvidia and NVIDIA", NVIDIA) == "« nvidia » and « NVIDIA »"
+
+
+def test_pair_encoding_states_an_indirect_relation_and_neutralises_stray_markers():
+    pair = Pair("<b>AMD</b> wins a Microsoft order  https://t.co/x", NVIDIA, Link("indirect", ("AMD",), "competitor"))
+    assert encode_pair(pair) == ("Nvidia (competitor named: AMD)", "AMD wins a Microsoft order")
+    assert encode_pair(Pair("Chip demand slumps", NVIDIA, Link("indirect", ("chips",))))[0] == "Nvidia (related named: chips)"
+    assert encode_pair(Pair("Nvidia up", NVIDIA, Link("direct", ("Nvidia",))))[0] == "Nvidia"
+    assert MARK_OPEN not in encode_pair(Pair("«Quoted» news", Target("Acme")))[1]
+    assert encode_pair(Pair("   ", NVIDIA)) == ("Nvidia", "")
+
+
+def test_tweet_targets_come_from_cashtags_or_the_leading_name():
+    raw = "$BYND - JPMorgan reels in expectations on Beyond Meat https://t.co/x"
+    assert tweet_target(raw, normalize_headline(raw)) == Target("Beyond", "BYND", ("$BYND",))  # shortest name spelling BYND
+    assert tweet_target("$GM - GM loses a bull", "GM loses a bull").name == "GM"
+    assert tweet_target("$ESS: BTIG Research cuts to Neutral", "BTIG Research cuts to Neutral") is None
+    assert subject_target("Arrowhead Pharma up 5% after Medicines Co. sale") == Target("Arrowhead Pharma")
+    assert subject_target("Trade momentum rose in September", frozenset({"trade"})) is None
+    assert subject_target("Morgan Stanley cuts Tesla to underweight") is None
+
+
+def _tweets() -> LabelledSet:
+    texts = [f"{name} shares {verb} after results" for name in ("Acme", "Globex", "Initech", "Hooli", "Vandelay")
+             for verb in ("jump", "slide", "hold steady")]
+    labels = [LABELS.index(x) for _ in range(5) for x in ("positive", "negative", "neutral")]
+    return LabelledSet("toy", texts, labels)
+
+
+def test_composition_is_reproducible_and_seed_dependent():
+    plan = Composition(composites=6, templates=5, indirect=5, seed=3)
+    first, again = compose(_tweets(), plan), compose(_tweets(), plan)
+    assert first == again
+    assert first != compose(_tweets(), Composition(composites=6, templates=5, indirect=5, seed=4))
+    sources = {row.source for row in first}
+    assert sources == {"twitter", "composite", "template", "indirect"}
+    assert all(row.pair.link is not None and row.pair.link.relevance == "indirect" for row in first if row.source == "indirect")
+
+
+def test_composites_label_each_company_by_its_own_part():
+    rows = [r for r in compose(_tweets(), Composition(composites=10, templates=0, indirect=0, seed=1)) if r.source == "composite"]
+    assert len(rows) == 20
+    by_headline: dict[str, dict[str, int]] = {}
+    for row in rows:
+        by_headline.setdefault(row.pair.headline, {})[row.pair.target.name] = row.label
+    for headline, labels in by_headline.items():
+        assert len(set(labels.values())) == 2, headline  # the two companies' parts disagree
+        for name, label in labels.items():
+            verb = {"positive": "jump", "negative": "slide", "neutral": "hold steady"}[LABELS[label]]
+            assert f"{name} shares {verb}" in headline
+
+
+def test_templates_name_every_labelled_company():
+    import random
+
+    rows = template_examples(50, random.Random(0))
+    for row in rows:
+        assert row.pair.target is not GENERIC
+        assert MARK_OPEN in encode_pair(row.pair)[1] and MARK_CLOSE in encode_pair(row.pair)[1], row.pair
