@@ -126,6 +126,9 @@ def _report(outcomes: list[tuple[str, RunOutcome]], warehouse_file: Path | None)
             else:
                 _print_frame(title, report["tickers"])
                 _print_frame("Group tests, CAR[-1,+1] (robust_to_clustering: valid when firms share day0)", report["tests"])
+                if not report["sentiment"].empty:
+                    _print_frame("Headline sentiment FOR each ticker, sessions -5..0 (relevance-weighted mean score, -1..1)",
+                                 report["sentiment"])
     console.print(f"Warehouse: {warehouse.warehouse_path(warehouse_file)}")
 
 
