@@ -15,7 +15,16 @@ from models.sentiment.datasets import LabelledSet, read_phrasebank, read_twitter
 from models.sentiment.device import select_device
 from models.sentiment.lora import LoRALinear, apply_lora, lora_state
 from models.sentiment.metrics import expected_calibration_error, score
-from models.sentiment.text import LABELS, MAX_CHARS, Link, Pair, Target, empty_prediction, normalize_headline, prediction_from_probs
+from models.sentiment.text import (
+    LABELS,
+    MAX_CHARS,
+    Link,
+    Pair,
+    Target,
+    empty_prediction,
+    normalize_headline,
+    prediction_from_probs,
+)
 from models.sentiment.training import length_bucketed_batches, stratified_split
 
 

@@ -20,8 +20,8 @@ import typer
 from typer.testing import CliRunner
 
 from pipelines import schema_doc, study, warehouse
-from pipelines.assets.sentiment import DAILY_SENTIMENT_SQL
 from pipelines import sql as engine
+from pipelines.assets.sentiment import DAILY_SENTIMENT_SQL
 from pipelines.commands.sql import repl, schema, sql
 from pipelines.resources import NewsSourceResource, PriceSourceResource
 from pipelines.runner import run_job

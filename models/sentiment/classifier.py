@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 import torch
@@ -26,9 +27,17 @@ from torch import nn
 from models.sentiment.backbone import Backbone, load_backbone
 from models.sentiment.device import select_device
 from models.sentiment.lora import apply_lora, lora_state
-from models.sentiment.text import LABELS, Pair, Prediction, Target, empty_prediction, normalize_headline, prediction_from_probs
+from models.sentiment.text import (
+    LABELS,
+    Pair,
+    Prediction,
+    Target,
+    empty_prediction,
+    normalize_headline,
+    prediction_from_probs,
+)
 
-ASSETS = Path(__file__).resolve().parent / "assets"
+ASSETS = Path(str(files("models.sentiment").joinpath("assets")))
 DEFAULT_MODEL = ASSETS / "minilm-target"
 """Stem of the shipped model: ``.safetensors`` (tensors) and ``.json`` (its card)."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models.sentiment.metrics import Scores, score

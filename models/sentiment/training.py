@@ -21,14 +21,23 @@ import torch
 
 from models.sentiment.backbone import load_backbone
 from models.sentiment.calibration import fit_temperature
-from models.sentiment.classifier import ASSETS, DEFAULT_MODEL, PairCard, PairClassifier, PairNet, build_net, encode_pair, file_sha256, trainable_state
+from models.sentiment.classifier import (
+    ASSETS,
+    DEFAULT_MODEL,
+    PairCard,
+    PairClassifier,
+    PairNet,
+    build_net,
+    encode_pair,
+    file_sha256,
+    trainable_state,
+)
 from models.sentiment.compose import Composition, Example, compose, source_counts
 from models.sentiment.datasets import LabelledSet
 from models.sentiment.device import select_device
 from models.sentiment.lora import lora_state
 from models.sentiment.metrics import expected_calibration_error, score
 from models.sentiment.text import normalize_headline
-
 
 STAGE_ONE = ASSETS / "minilm-lora-twitter"
 """Stage 1: adapters on all six layers trained on Twitter headlines alone (the previous default's recipe)."""
