@@ -9,8 +9,9 @@ import yaml
 
 from models.calendar import AlignPolicy, align_to_session, is_session
 from pipelines.errors import DataValidationError
+from pipelines.locations import data_file
 
-CATALOG = Path(__file__).resolve().parents[1] / "data" / "events.yaml"
+CATALOG = data_file("events.yaml")
 KINDS = ("earnings", "model_release", "product", "policy", "corporate", "macro", "detected")
 CATALOG_COLUMNS = (
     "event_id", "name", "kind", "announced_at", "day0", "day0_rule", "tickers", "description", "claimed_moves",

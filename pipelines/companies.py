@@ -13,8 +13,9 @@ import yaml
 from models.sentiment.entities import KINDS, RELATIONS, Company, EntityLinker, with_profiles
 from models.sentiment.text import Target
 from pipelines.errors import DataValidationError, LocatedError
+from pipelines.locations import data_file
 
-COMPANIES = Path(__file__).resolve().parents[1] / "data" / "companies.yaml"
+COMPANIES = data_file("companies.yaml")
 REQUIRED = ("ticker", "kind", "name", "legal_name", "role")
 LISTS = ("aliases", "cashtags", "products", "people", "competitors", "suppliers", "customers", "markets")
 FIELDS = REQUIRED + LISTS

@@ -123,9 +123,12 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("IMPACT_WAREHOUSE", _path, None, "DuckDB file", "`data/warehouse.duckdb`"),
+    Variable("IMPACT_WAREHOUSE", _path, None, "DuckDB file",
+             "`data/warehouse.duckdb` in a checkout, else `$XDG_DATA_HOME/ai-market-impact/warehouse.duckdb`"),
     Variable("DAGSTER_HOME", _path, None, "Dagster instance folder (run history, `dagster.yaml`)",
              "`.dagster` beside the warehouse"),
+    Variable("XDG_DATA_HOME", _path, None, "user data folder: an installed (not checkout) copy keeps its warehouse in "
+             "`ai-market-impact/` there", "`~/.local/share`", read_by="pipelines/locations.py"),
     Variable("IMPACT_PRICE_SOURCE", _choice(PRICE_SOURCES), "demo", "`demo`, `yahoo` or `files`", "`demo`"),
     Variable("IMPACT_PRICE_PATH", _path, None, "folder/file for `files`"),
     Variable("IMPACT_NEWS_SOURCES", _names(NEWS_SOURCES), ("demo",),

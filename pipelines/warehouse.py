@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from pipelines.errors import WarehouseError
+from pipelines.locations import default_warehouse
 
 if TYPE_CHECKING:  # pandas and the calendar load inside the writes that use them: readers stay cheap
     import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse.duckdb"
+"""The checkout this module runs from (checkout-only readers: dev sets, README); see ``pipelines.locations``."""
 WAREHOUSE_ENV = "IMPACT_WAREHOUSE"
 STORAGE_VERSION = "v1.4.0"
 """DuckDB storage format of the warehouse file (storage version 67), so that DuckDB >= 1.4 opens it: the
@@ -223,11 +224,19 @@ _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "lock on file")
 
 
 def warehouse_path(override: str | Path | None = None) -> Path:
-    """The warehouse file: an explicit path, else ``$IMPACT_WAREHOUSE``, else data/warehouse.duckdb."""
+    """The warehouse file: an explicit path, else ``$IMPACT_WAREHOUSE``, else :func:`default_warehouse`
+    (``data/warehouse.duckdb`` in a checkout, the user data folder for an installed copy)."""
     from pipelines.settings import value
 
-    chosen = override or value(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
+    chosen = override or value(WAREHOUSE_ENV) or default_warehouse()
     return Path(chosen).expanduser().resolve()
+
+
+def __getattr__(name: str) -> Path:
+    """``DEFAULT_WAREHOUSE``: :func:`default_warehouse`, resolved when asked (it reads ``$XDG_DATA_HOME``)."""
+    if name == "DEFAULT_WAREHOUSE":
+        return default_warehouse()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_lock_error(error: Exception) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("models", "pipelines", "dashboards")
-SHARED_LEAVES = {"pipelines.errors", "pipelines.settings", "pipelines.universe"}
+SHARED_LEAVES = {"pipelines.errors", "pipelines.settings", "pipelines.universe", "pipelines.locations"}
 
 RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # module prefix: (forbidden import prefixes, allowed exceptions among them)
@@ -22,6 +22,7 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "pipelines.settings": (("pipelines", "models", "dashboards", "dagster", "pandas", "duckdb"), ("pipelines.errors",)),
     "pipelines.errors": (("pipelines", "models", "dashboards", "dagster"), ()),
     "pipelines.universe": (("pipelines", "models", "dashboards", "dagster"), ()),
+    "pipelines.locations": (("pipelines", "models", "dashboards", "dagster"), ("pipelines.settings",)),
 }
 """Where the remote backend lives is the one known exception: models.sentiment.remote talks HTTP (see ARCHITECTURE.md)."""
 
@@ -68,6 +69,19 @@ def test_rooms_import_only_what_they_may(room):
                 _matches(name, a) or f"{module}:{name}" == a for a in allowed
             ) and not _matches(name, room):
                 breaches.append(f"{module} imports {name}")
+    assert not breaches, "\n".join(sorted(set(breaches)))
+
+
+DEV_TOOLS = ("pipelines.bootstrap", "pipelines.sources.demo_calibration")
+"""Developer tools (venv bootstrap, demo calibration): run as ``python -m``, never imported by the runtime."""
+
+
+def test_runtime_code_does_not_import_developer_tools():
+    breaches = [
+        f"{module} imports {name}"
+        for module, path in SOURCES.items() if module not in DEV_TOOLS
+        for name, _ in _imports(path) if any(_matches(name, tool) for tool in DEV_TOOLS)
+    ]
     assert not breaches, "\n".join(sorted(set(breaches)))
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from models.calendar import sessions
 from pipelines.errors import SourceError
+from pipelines.locations import data_file
 from pipelines.sources.base import PRICE_COLUMNS, validate_prices
 from pipelines.universe import AI_STOCKS, BENCHMARKS
 
@@ -35,7 +36,7 @@ DEMO_SPLITS: dict[str, tuple[date, float]] = {"NVDA": (date(2024, 6, 10), 10.0)}
 ``ratio`` times the post-split scale and raw volume is divided by ``ratio``."""
 MARKET_TICKER = "SPY"
 SEMI_TICKER = "SMH"
-CALIBRATION_PATH = Path(__file__).resolve().parents[2] / "data" / "demo" / "calibration.json"
+CALIBRATION_PATH = data_file("demo", "calibration.json")
 
 
 def demo_sessions() -> pd.DatetimeIndex:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.locations import data_file
 from pipelines.sources.news_common import select_headlines
 from pipelines.sources.news_files import read_canonical_csv
 
-DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
+DEMO_DIR = data_file("demo")
 DEMO_HEADLINES = DEMO_DIR / "headlines.csv"
 
 
