@@ -10,20 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.event_study import EventStudy, EventStudyResults, residuals, significance
+from tests.test_significance_registry import ORDER
 
 WINDOWS = [(0, 0), (-1, 1), (0, 1), (-5, 5)]
-TESTS = {
-    "t_cross_section",
-    "patell_z",
-    "bmp_t",
-    "kp_patell_z",
-    "kp_bmp_t",
-    "crude_dependence_t",
-    "corrado_rank",
-    "generalized_sign_z",
-    "wilcoxon_signed_rank",
-    "sign_flip_permutation",
-}
+TESTS = set(ORDER)  # the stored test names, specified once in tests/test_significance_registry.py
 
 
 def test_registry_holds_exactly_the_specified_tests():
