@@ -212,7 +212,8 @@ def test_abnormal_volume_is_split_adjusted_and_trailing(base):
 def test_headline_macros_and_sentiment_window_match_pandas(with_sentiment):
     with warehouse.reader(with_sentiment) as con:
         expected = con.execute("""
-            SELECT t.headline_id, s.score FROM core.headline_tickers t JOIN core.headline_sentiment s USING (headline_id)
+            SELECT t.headline_id, s.score FROM core.headline_tickers t
+            JOIN core.headline_sentiment s ON s.headline_id = t.headline_id AND s.ticker = t.ticker
             WHERE t.ticker = 'NVDA' AND t.session_date BETWEEN DATE '2025-01-24' AND DATE '2025-01-28'
         """).df()
     got = engine.sql("FROM mart.headline_sentiment_window('NVDA', DATE '2025-01-24', DATE '2025-01-28')", with_sentiment)
