@@ -61,16 +61,16 @@ def sentiment_resource_from_env(settings: config.Settings | None = None) -> Sent
     )
 
 
-PAIR_COLUMNS = ["headline_id", "ticker", "relevance", "relation", "via", "title"]
+PAIR_COLUMNS = ["headline_id", "ticker", "relevance", "relation", "via", "pair"]
 
 
 def link_headlines(headlines: pd.DataFrame) -> pd.DataFrame:
-    """One row per (headline, ticker) pair that each headline concerns, with its link (``PAIR_COLUMNS``)."""
+    """One row per (headline, ticker) pair that each headline concerns: its link's fields and the Pair to score (``PAIR_COLUMNS``)."""
     from pipelines.companies import default_linker, target_for
 
     linker = default_linker()
     rows = [
-        (hid, ticker, pair.link.relevance, pair.link.relation, list(pair.link.via), title)
+        (hid, ticker, pair.link.relevance, pair.link.relation, list(pair.link.via), pair)
         for hid, title, tagged in zip(headlines["headline_id"], headlines["title"], headlines["tickers"], strict=True)
         for ticker, pair in headline_pairs(linker, target_for, title, tagged)
     ]
@@ -90,9 +90,6 @@ def link_headlines(headlines: pd.DataFrame) -> pd.DataFrame:
 def headline_sentiment(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, sentiment: SentimentResource
 ) -> dg.MaterializeResult:
-    from models.sentiment.text import Link, Pair
-    from pipelines.companies import target_for
-
     classifier = sentiment.build()
     model, version = classifier.model_id, classifier.model_version
     with warehouse.writer() as con:
@@ -108,11 +105,7 @@ def headline_sentiment(
     done = pairs.assign(relation=pairs["relation"].fillna("")).merge(scored_before, on=keys, how="left", indicator=True)
     todo = pairs[(done["_merge"] == "left_only").to_numpy()].reset_index(drop=True)
     context.log.info(f"{len(pairs)} (headline, ticker) pairs from {len(headlines)} headlines; {len(todo)} to score with {model} {version}")
-    batch = [
-        Pair(title, target_for(ticker), Link(relevance, tuple(via), relation))
-        for title, ticker, relevance, relation, via in zip(todo["title"], todo["ticker"], todo["relevance"], todo["relation"], todo["via"], strict=True)
-    ]
-    predictions = score_pairs(classifier, batch, batch_size=sentiment.batch_size)
+    predictions = score_pairs(classifier, todo["pair"].tolist(), batch_size=sentiment.batch_size)
     scored = pd.DataFrame([p.as_dict() for p in predictions], columns=[
         "label", "p_negative", "p_neutral", "p_positive", "score", "model", "model_version"])
     scored = pd.concat([todo[["headline_id", "ticker", "relevance", "relation", "via"]], scored], axis=1)
