@@ -13,8 +13,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
+from models.sentiment import SentimentModel
 from models.sentiment.metrics import Scores, score
-from models.sentiment.pairs import Scorer, score_pairs
+from models.sentiment.pairs import score_pairs
 from models.sentiment.text import LABELS, Pair, normalize_headline
 
 
@@ -81,7 +82,7 @@ class EvalResult:
         }
 
 
-def evaluate(model: Scorer, data: EvalSet, batch_size: int = 32) -> EvalResult:
+def evaluate(model: SentimentModel, data: EvalSet, batch_size: int = 32) -> EvalResult:
     """Score every pair of ``data`` with ``model`` and compare with the gold labels."""
     started = time.perf_counter()
     predicted = [LABELS.index(p.label) for p in score_pairs(model, data.pairs, batch_size=batch_size)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+from models.sentiment import SentimentModel
 from models.sentiment.text import Link, Pair, Prediction, Target
 
 TAGGED = Link("indirect", relation="tagged")
@@ -21,15 +22,6 @@ class Linker(Protocol):
     """What pairing needs of the entity linker (models.sentiment.entities.EntityLinker)."""
 
     def link(self, headline: str) -> dict[str, Link]: ...
-
-
-class Scorer(Protocol):
-    """Any backend: one Prediction per Pair, in order."""
-
-    model_id: str
-    model_version: str
-
-    def predict(self, pairs: Sequence[Pair], batch_size: int = 32) -> list[Prediction]: ...
 
 
 def unrelated_prediction(model: str, model_version: str) -> Prediction:
@@ -59,7 +51,7 @@ def headline_pairs(
     ]
 
 
-def score_pairs(model: Scorer, pairs: Sequence[Pair], batch_size: int = 32) -> list[Prediction]:
+def score_pairs(model: SentimentModel, pairs: Sequence[Pair], batch_size: int = 32) -> list[Prediction]:
     """Predictions for ``pairs`` in order; pairs linked with relevance ``none`` skip the model."""
     related = [i for i, pair in enumerate(pairs) if pair.link is None or pair.link.relevance != "none"]
     scored = model.predict([pairs[i] for i in related], batch_size=batch_size) if related else []
