@@ -1,6 +1,6 @@
 """The warehouse schema as markdown, generated from the live catalogue so the README cannot drift.
 
-Tables and views of raw/core/mart with their key, columns, types and comments (pipelines/comments.sql),
+Tables and views of raw/core/mart with their key, columns, types and comments (pipelines/warehouse/comments.sql),
 then the macros of core/mart with their parameters and comments. ``impact schema`` prints it; the
 README holds the same text between the BEGIN/END markers and a test compares the two.
 """

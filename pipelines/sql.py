@@ -12,8 +12,8 @@ script with one write runs nothing); the file is opened ``read_only``; and the c
 external access disabled and its configuration locked, so COPY ... TO a file, ATTACH, INSTALL and
 LOAD fail inside DuckDB too. Frames of your own can still be queried after ``con.register(name, frame)``.
 
-The macros (pipelines/macros.sql) are stored in the warehouse file by every writer connection; the
-sentiment macros (pipelines/macros_sentiment.sql) only where the sentiment tables exist.
+The macros (pipelines/warehouse/macros.sql) are stored in the warehouse file by every writer connection; the
+sentiment macros (pipelines/warehouse/macros_sentiment.sql) only where the sentiment tables exist.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def sql(query: str, warehouse: str | Path | None = None, params: Mapping[str, An
 
 
 def missing_macros(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Macros of pipelines/macros.sql that the connected warehouse does not store."""
+    """Macros of pipelines/warehouse/macros.sql that the connected warehouse does not store."""
     wanted = re.findall(r"CREATE\s+OR\s+REPLACE\s+MACRO\s+(\w+\.\w+)", _wh.MACROS_SQL.read_text(encoding="utf-8"),
                         flags=re.IGNORECASE)
     stored = {f"{s}.{n}" for s, n in con.execute(

@@ -1,0 +1,255 @@
+"""The warehouse layout: schemas, tables and views, the stored macros and comments, and the migrations.
+
+``prepare`` brings any writer's connection to the current layout: migrations first (each idempotent),
+then the schema, the macros and the comments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.warehouse.connection import transaction, write_errors
+
+SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS core;
+CREATE SCHEMA IF NOT EXISTS mart;
+
+-- Prices exactly as each source delivered them; one row per (source, ticker, session).
+CREATE TABLE IF NOT EXISTS raw.prices (
+    source       VARCHAR   NOT NULL,
+    ticker       VARCHAR   NOT NULL,
+    date         DATE      NOT NULL,
+    open         DOUBLE    NOT NULL,
+    high         DOUBLE    NOT NULL,
+    low          DOUBLE    NOT NULL,
+    close        DOUBLE    NOT NULL,
+    adj_close    DOUBLE    NOT NULL,
+    volume       BIGINT    NOT NULL,
+    split_ratio  DOUBLE    NOT NULL,
+    dividend     DOUBLE    NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    run_id       VARCHAR,
+    PRIMARY KEY (source, ticker, date)
+);
+
+-- One bar per ticker and NYSE session (America/New_York), from the latest ingestion.
+CREATE TABLE IF NOT EXISTS core.prices (
+    ticker       VARCHAR   NOT NULL,
+    date         DATE      NOT NULL,
+    open         DOUBLE    NOT NULL,
+    high         DOUBLE    NOT NULL,
+    low          DOUBLE    NOT NULL,
+    close        DOUBLE    NOT NULL,
+    adj_close    DOUBLE    NOT NULL,
+    volume       BIGINT    NOT NULL,
+    split_ratio  DOUBLE    NOT NULL,
+    dividend     DOUBLE    NOT NULL,
+    source       VARCHAR   NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (ticker, date)
+);
+
+-- Headlines as each source delivered them; ny_date is the New York calendar date (the partition).
+CREATE TABLE IF NOT EXISTS raw.headlines (
+    source       VARCHAR   NOT NULL,
+    headline_id  VARCHAR   NOT NULL,
+    ny_date      DATE      NOT NULL,
+    session_date DATE      NOT NULL,
+    published_at TIMESTAMPTZ NOT NULL,
+    title        VARCHAR   NOT NULL,
+    summary      VARCHAR,
+    url          VARCHAR,
+    publisher    VARCHAR,
+    tickers      VARCHAR[] NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    run_id       VARCHAR,
+    PRIMARY KEY (source, headline_id)
+);
+
+-- One row per story, deduplicated across sources and re-runs; tickers are the union.
+-- session_date: the NYSE session the story can first move (after the close, weekends, holidays: the next one).
+CREATE TABLE IF NOT EXISTS core.headlines (
+    headline_id  VARCHAR   PRIMARY KEY,
+    ny_date      DATE      NOT NULL,
+    session_date DATE      NOT NULL,
+    published_at TIMESTAMPTZ NOT NULL,
+    title        VARCHAR   NOT NULL,
+    summary      VARCHAR,
+    url          VARCHAR,
+    publisher    VARCHAR,
+    tickers      VARCHAR[] NOT NULL,
+    source       VARCHAR   NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL
+);
+
+-- What each ingestion wrote: feeds the freshness view of the dashboards.
+CREATE TABLE IF NOT EXISTS raw.ingestions (
+    dataset      VARCHAR   NOT NULL,
+    source       VARCHAR   NOT NULL,
+    range_start  DATE      NOT NULL,
+    range_end    DATE      NOT NULL,
+    rows         BIGINT    NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    run_id       VARCHAR
+);
+
+-- Events: the curated catalogue (data/events.yaml) and days detected from abnormal returns.
+CREATE TABLE IF NOT EXISTS core.events (
+    event_id     VARCHAR   PRIMARY KEY,
+    name         VARCHAR   NOT NULL,
+    kind         VARCHAR   NOT NULL,
+    origin       VARCHAR   NOT NULL,   -- 'curated' or 'detected'
+    announced_at TIMESTAMPTZ,
+    day0         DATE      NOT NULL,   -- the session the event moves (see day0_rule)
+    day0_rule    VARCHAR   NOT NULL,   -- 'next' / 'previous' / 'exact' session policy, 'override', 'detected'
+    tickers      VARCHAR[] NOT NULL,   -- the stocks the event is about
+    description  VARCHAR,
+    trigger_sar  DOUBLE,               -- detected: the standardized abnormal return that triggered it
+    headline_ids VARCHAR[],            -- detected: that session's headlines about the ticker
+    computed_at  TIMESTAMPTZ NOT NULL
+);
+
+-- Market-model abnormal return of every stock on every session (rolling estimation [-250,-11]).
+CREATE TABLE IF NOT EXISTS mart.daily_abnormal_returns (
+    ticker VARCHAR NOT NULL, date DATE NOT NULL, benchmark VARCHAR NOT NULL,
+    ret DOUBLE, expected DOUBLE, ar DOUBLE, sar DOUBLE, alpha DOUBLE, beta DOUBLE, sigma_e DOUBLE, n_est INTEGER,
+    computed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (ticker, date)
+);
+
+-- Event-study results per firm-event (one study per event: its firms share day0).
+CREATE TABLE IF NOT EXISTS mart.event_estimates (
+    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, day0 DATE NOT NULL, model VARCHAR NOT NULL,
+    benchmark VARCHAR, status VARCHAR NOT NULL, reason VARCHAR, n_est INTEGER, df DOUBLE,
+    alpha DOUBLE, beta DOUBLE, sigma_e DOUBLE, r2 DOUBLE, computed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (event_id, ticker)
+);
+
+-- Daily returns, expected returns and abnormal returns (simple, as fractions) for tau in the event span.
+CREATE TABLE IF NOT EXISTS mart.abnormal_returns (
+    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, tau INTEGER NOT NULL, date DATE NOT NULL,
+    ret DOUBLE, expected DOUBLE, ar DOUBLE, car DOUBLE, sar DOUBLE,
+    PRIMARY KEY (event_id, ticker, tau)
+);
+
+-- CAR and BHAR per firm-event and window, with the forecast-error-corrected t-test.
+CREATE TABLE IF NOT EXISTS mart.event_windows (
+    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, "window" VARCHAR NOT NULL,
+    tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL,
+    car DOUBLE, bhar DOUBLE, scar DOUBLE, car_sd DOUBLE, car_t DOUBLE, car_p DOUBLE, df DOUBLE,
+    PRIMARY KEY (event_id, ticker, "window")
+);
+
+-- Cross-sectional results per event and window: CAAR and the share of positive CARs.
+CREATE TABLE IF NOT EXISTS mart.event_aggregates (
+    event_id VARCHAR NOT NULL, "window" VARCHAR NOT NULL, tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL,
+    n INTEGER, caar DOUBLE, median_car DOUBLE, sd_car DOUBLE, abhar DOUBLE, share_positive DOUBLE,
+    rbar DOUBLE, clustered BOOLEAN,
+    PRIMARY KEY (event_id, "window")
+);
+
+-- The test battery per event and window (Patell, BMP, Kolari-Pynnönen, Corrado, Cowan, ...).
+CREATE TABLE IF NOT EXISTS mart.event_tests (
+    event_id VARCHAR NOT NULL, "window" VARCHAR NOT NULL, tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL,
+    test VARCHAR NOT NULL, statistic DOUBLE, p_value DOUBLE, df DOUBLE, n INTEGER, method VARCHAR,
+    clustered BOOLEAN, adjusts_cross_correlation BOOLEAN,
+    PRIMARY KEY (event_id, "window", test)
+);
+
+-- Sentiment of every (headline, company) pair per classifier (pipelines/assets/sentiment.py).
+CREATE TABLE IF NOT EXISTS core.headline_sentiment (
+    headline_id   VARCHAR NOT NULL,
+    ticker        VARCHAR NOT NULL,
+    model         VARCHAR NOT NULL,
+    model_version VARCHAR NOT NULL,
+    relevance     VARCHAR NOT NULL,
+    relation      VARCHAR,
+    via           VARCHAR[],
+    label         VARCHAR NOT NULL,
+    p_negative    DOUBLE  NOT NULL,
+    p_neutral     DOUBLE  NOT NULL,
+    p_positive    DOUBLE  NOT NULL,
+    score         DOUBLE  NOT NULL,
+    scored_at     TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (headline_id, ticker, model)
+);
+
+-- Sentiment index per ticker, session and model (relevance-weighted), beside that session's abnormal return.
+CREATE TABLE IF NOT EXISTS mart.daily_sentiment (
+    ticker VARCHAR NOT NULL, date DATE NOT NULL, model VARCHAR NOT NULL, model_version VARCHAR,
+    headlines BIGINT NOT NULL, direct_headlines BIGINT, indirect_headlines BIGINT,
+    mean_score DOUBLE, share_negative DOUBLE, share_positive DOUBLE,
+    ar DOUBLE, sar DOUBLE,
+    PRIMARY KEY (ticker, date, model)
+);
+
+-- Headlines one row per (headline, ticker): the long form most queries want.
+CREATE OR REPLACE VIEW core.headline_tickers AS
+SELECT h.headline_id, unnest(h.tickers) AS ticker, h.ny_date, h.session_date, h.published_at, h.title, h.source
+FROM core.headlines AS h;
+"""
+
+MACROS_SQL = Path(__file__).with_name("macros.sql")
+"""Table and scalar macros stored in the warehouse, so every DuckDB client (CLI, notebooks, BI) has them."""
+
+SENTIMENT_MACROS_SQL = Path(__file__).with_name("macros_sentiment.sql")
+"""Macros and comments over the sentiment tables."""
+COMMENTS_SQL = Path(__file__).with_name("comments.sql")
+"""COMMENT ON statements: the meaning and units of every table and column, read by `impact schema`."""
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _migrate_pair_sentiment(con: duckdb.DuckDBPyConnection) -> None:
+    """Sentiment keyed (headline_id, model) -> (headline_id, ticker, model), keeping every scored row.
+
+    A row of the headline-level layout becomes one row per ticker the headline was tagged with,
+    relevance ``direct`` (the tag stood for a mention); a headline tagged with no ticker keeps its
+    row under ticker '' with relevance ``none``. ``mart.daily_sentiment`` gains its relevance
+    counts as NULL until the next run recomputes it.
+    """
+    old = _columns(con, "core", "headline_sentiment")
+    if old and "ticker" not in old:
+        with write_errors(con), transaction(con):
+            con.execute("CREATE TABLE core.headline_sentiment_v1 AS FROM core.headline_sentiment")
+            con.execute("DROP TABLE core.headline_sentiment CASCADE")
+            con.execute(SCHEMA_SQL)
+            con.execute(
+                """
+                INSERT INTO core.headline_sentiment BY NAME
+                SELECT s.headline_id, coalesce(t.ticker, '') AS ticker, s.model, s.model_version,
+                       CASE WHEN t.ticker IS NULL THEN 'none' ELSE 'direct' END AS relevance,
+                       s.label, s.p_negative, s.p_neutral, s.p_positive, s.score, s.scored_at
+                FROM core.headline_sentiment_v1 AS s
+                LEFT JOIN (SELECT headline_id, unnest(tickers) AS ticker FROM core.headlines) AS t USING (headline_id)
+                """
+            )
+            con.execute("DROP TABLE core.headline_sentiment_v1")
+    mart = _columns(con, "mart", "daily_sentiment")
+    if mart and "direct_headlines" not in mart:
+        with write_errors(con), transaction(con):
+            con.execute("ALTER TABLE mart.daily_sentiment ADD COLUMN direct_headlines BIGINT")
+            con.execute("ALTER TABLE mart.daily_sentiment ADD COLUMN indirect_headlines BIGINT")
+
+
+MIGRATIONS = (_migrate_pair_sentiment,)
+"""Upgrades of an existing warehouse's layout, run in order by every writer before the schema; each is idempotent."""
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Migrate, then create or replace the schema, the macros and (last: CREATE OR REPLACE drops them) the comments."""
+    for migrate in MIGRATIONS:
+        migrate(con)
+    con.execute(SCHEMA_SQL)
+    con.execute(MACROS_SQL.read_text(encoding="utf-8"))
+    con.execute(SENTIMENT_MACROS_SQL.read_text(encoding="utf-8"))
+    con.execute(COMMENTS_SQL.read_text(encoding="utf-8"))
