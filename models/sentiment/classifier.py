@@ -13,7 +13,6 @@ plus a JSON card that records the recipe and the tensors' hash).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ import torch
 from torch import nn
 
 from models.sentiment.backbone import Backbone, load_backbone
+from models.sentiment.checksums import file_sha256, verify_files
 from models.sentiment.device import select_device
 from models.sentiment.lora import apply_lora, lora_state
 from models.sentiment.text import (
@@ -146,11 +146,6 @@ def trainable_state(net: PairNet) -> dict[str, torch.Tensor]:
     return {k: v.float().contiguous() for k, v in state.items()}
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes; its first 12 hex digits are the model version."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 class PairClassifier:
     """Batched local inference for (headline, target) pairs; ``predict`` keeps the input order."""
 
@@ -172,6 +167,7 @@ class PairClassifier:
         for path in (card_path, tensor_path):
             if not path.is_file():
                 raise FileNotFoundError(f"no trained model at {path}: run `impact sentiment train`")
+        verify_files((card_path, tensor_path))
         card = PairCard.read(card_path)
         digest = file_sha256(tensor_path)
         if card.weights_sha256 and card.weights_sha256 != digest:

@@ -21,6 +21,7 @@ import torch
 
 from models.sentiment.backbone import load_backbone
 from models.sentiment.calibration import fit_temperature
+from models.sentiment.checksums import record_files
 from models.sentiment.classifier import (
     ASSETS,
     DEFAULT_MODEL,
@@ -236,6 +237,7 @@ def train_pair_model(
         "seconds": round(seconds, 1), "torch": torch.__version__,
     })
     final.write(stem.with_suffix(".json"))
+    record_files((tensor_path, stem.with_suffix(".json")))  # the shipped folder's weights.sha256.json, when it has one
     return TrainResult(stem, digest[:12], best_epoch, accuracy, temperature, ece_before, ece_after, seconds)
 
 
