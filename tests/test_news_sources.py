@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from pipelines.errors import DataValidationError, SourceError, TransientSourceError
+from pipelines.secrets import redact
 from pipelines.sources import alphavantage, fmp
 from pipelines.sources.alphavantage import (
     AlphaVantageNewsSource,
@@ -28,7 +29,7 @@ from pipelines.sources.alphavantage import (
 )
 from pipelines.sources.base import HEADLINE_COLUMNS
 from pipelines.sources.fmp import FmpNewsSource, read_fmp_csv
-from pipelines.sources.http import get_json, redact
+from pipelines.sources.http import get_json
 from pipelines.sources.news_common import read_csv_table
 from pipelines.sources.news_files import FileNewsSource, read_headline_file
 from tests.loopback import serving

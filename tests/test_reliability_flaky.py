@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -312,27 +313,48 @@ def test_prices_asset_gives_up_on_a_rate_limited_yahoo_and_writes_nothing(tmp_pa
 # ---------------------------------------------------------------------------------- the API key stays secret
 
 
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_api_key_is_never_logged_or_stored(tmp_path, wired, delays, capfd, caplog):
+    """The server echoes the key every way it can; after real Dagster runs it is nowhere, byte for byte."""
     caplog.set_level(logging.DEBUG)
     home = tmp_path / "dagster"
     home.mkdir()
     path = tmp_path / "w.duckdb"
-    echo = Reply(400, f"bad request for {wired.url}?function=NEWS_SENTIMENT&apikey={KEY}")
-    runs = []
+    closed = _closed_port()
+    plans = {
+        "retry logs the URL": (True, lambda t, n: Reply(503) if n == 0 else Reply()),
+        "gives up: error text, Dagster retries, failure event": (False, lambda t, n: Reply(500)),
+        "error body echoes apikey=": (False, lambda t, n: Reply(400, f"bad request for {wired.url}?apikey={KEY}")
+                                      if t == "NVDA" else Reply()),
+        "error body echoes the bare key": (False, lambda t, n: Reply(401, {"error": f"key {KEY} is not valid", "you": KEY})),
+        "a 200 answer echoes it into a field that fails validation": (
+            False, lambda t, n: Reply(body={"feed": [{"title": f"t {KEY}", "url": f"https://x/{KEY}",
+                                                      "time_published": f"at {KEY}"}]})),
+        "a vendor notice quotes it": (False, lambda t, n: Reply(body={"Error Message": f"the key {KEY} is invalid."})),
+        "headers echo it, then a good answer": (True, lambda t, n: Reply(503, "busy", {"X-Your-Key": KEY, "Retry-After": "0"})
+                                                if n == 0 else Reply()),
+        "redirect with the key in the path, then 500s": (
+            False, lambda t, n: Reply(500) if t == "MOVED" else Reply(302, "", {"Location": f"/moved/{KEY}?tickers=MOVED"})),
+        "redirect to a dead port with the key in the path": (
+            False, lambda t, n: Reply(307, "", {"Location": f"http://127.0.0.1:{closed}/gone/{KEY}/query?apikey={KEY}"})),
+    }
+    runs = {}
     with dg.instance_for_test(temp_dir=str(home)) as instance:
-        for plan in (lambda t, n: Reply(503) if n == 0 else Reply(),  # a retry logs the URL
-                     lambda t, n: Reply(500),  # gives up: error text, Dagster retries, failure event
-                     lambda t, n: echo if t == "NVDA" else Reply()):  # the server echoes the key back
+        for name, (_, plan) in plans.items():
             wired.plan = plan
-            runs.append(_ingest(path, instance))
-        assert [r.success for r in runs] == [True, False, False]
-        events = [
-            dg.serialize_value(record) for run in runs for record in instance.all_logs(run.run_id)
-        ]
+            runs[name] = _ingest(path, instance)
+        assert {name: run.success for name, run in runs.items()} == {name: ok for name, (ok, _) in plans.items()}
+        events = [dg.serialize_value(record) for run in runs.values() for record in instance.all_logs(run.run_id)]
         assert len(events) > 20
-        run_records = [dg.serialize_value(instance.get_run_by_id(run.run_id)) for run in runs]
+        run_records = [dg.serialize_value(instance.get_run_by_id(run.run_id)) for run in runs.values()]
     out, err = capfd.readouterr()
-    texts = {"stdout": out, "stderr": err, "log records": caplog.text, "run errors": " ".join(r.error or "" for r in runs),
+    texts = {"stdout": out, "stderr": err, "log records": caplog.text,
+             "run errors": " ".join(r.error or "" for r in runs.values()),
              "dagster events": "\n".join(events), "dagster runs": "\n".join(run_records)}
     with warehouse.reader(path) as con:
         tables = con.execute(
@@ -342,6 +364,9 @@ def test_api_key_is_never_logged_or_stored(tmp_path, wired, delays, capfd, caplo
     for name, text in texts.items():
         assert KEY not in text, f"the API key leaked into {name}"
     assert "apikey=***" in texts["log records"] or "apikey=***" in texts["run errors"], "redaction not exercised"
-    for file in [*tmp_path.rglob("*")]:
-        if file.is_file():
-            assert KEY.encode() not in file.read_bytes(), f"the API key is stored in {file}"
+    assert "***" in runs["error body echoes the bare key"].error, runs["error body echoes the bare key"].error
+    assert "time_published" in runs["a 200 answer echoes it into a field that fails validation"].error
+    files = [file for file in tmp_path.rglob("*") if file.is_file()]
+    assert any(file.suffix == ".db" for file in files), "no Dagster storage found to search"
+    for file in files:
+        assert KEY.encode() not in file.read_bytes(), f"the API key is stored in {file}"

@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 
 from pipelines.errors import DataValidationError, SourceError, TransientSourceError
+from pipelines.secrets import redact
 from pipelines.sources.base import HEADLINE_COLUMNS, validate_headlines
-from pipelines.sources.http import KeyedJsonApi, redact
+from pipelines.sources.http import KeyedJsonApi
 from pipelines.sources.news_common import (
     NEW_YORK,
     clean_text,
@@ -88,7 +89,7 @@ class FmpNewsSource(KeyedJsonApi):
     api_key_env = API_KEY_ENV
     default_url = DEFAULT_URL
 
-    def fetch_headlines(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
+    def _fetch_headlines(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
         """Headlines published on New York dates start..end about any of ``tickers`` (all news when empty)."""
         params: dict[str, Any] = {
             "from": pd.Timestamp(start).date().isoformat(),

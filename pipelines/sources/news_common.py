@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from pipelines.errors import DataValidationError
+from pipelines.secrets import mask_values
 
 NEW_YORK = "America/New_York"
 
@@ -45,10 +46,11 @@ def read_csv_header(path: Path) -> list[str]:
 
 
 def clean_text(value: object) -> str | None:
-    """Vendor text with HTML entities decoded (``&amp;`` -> ``&``); None when absent or blank."""
+    """Vendor text with HTML entities decoded (``&amp;`` -> ``&``) and any secret a server echoed masked;
+    None when absent or blank."""
     if not isinstance(value, str):
         return None
-    text = html.unescape(value).strip()
+    text = mask_values(html.unescape(value)).strip()
     return text or None
 
 
