@@ -1,8 +1,9 @@
 """Set up (or refresh) the project's virtual environment, then run the demo or the test suite.
 
 Standard library only: it runs under any Python >= 3.11 before anything is installed.
-    python3 -m pipelines.bootstrap demo    # .venv + the demo pipeline on the embedded market
-    python3 -m pipelines.bootstrap test    # .venv + the whole test suite
+    python3 -m pipelines.bootstrap demo    # .venv with requirements.lock + the demo pipeline on the embedded market
+    python3 -m pipelines.bootstrap test    # .venv with requirements-dev.lock + the whole test suite
+    python3 -m pipelines.bootstrap setup   # .venv with requirements-dev.lock, nothing run
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
-LOCK = ROOT / "requirements.lock"
+FIRST = ROOT / "requirements-bootstrap.lock"
+"""uv and torch, pinned with their hashes, installed with pip before either lock."""
+LOCKS = {"runtime": ROOT / "requirements.lock", "dev": ROOT / "requirements-dev.lock"}
+"""The hash-locked dependencies: the runtime ones (demo) or runtime + the dev extra (tests)."""
 STAMP = VENV / ".impact-installed"
-TORCH = "torch==2.13.0"
 
 
 def _run(command: list[str], **kwargs: object) -> None:
@@ -30,29 +33,40 @@ def _python() -> Path:
     return VENV / "bin" / "python"
 
 
-def _fingerprint() -> str:
-    """Changes whenever the lock file or pyproject.toml changes, so a refresh reinstalls."""
-    digest = hashlib.sha256()
-    for path in (LOCK, ROOT / "pyproject.toml"):
+def _fingerprint(kind: str) -> str:
+    """Names the lock in use and changes whenever it, the first lock or pyproject.toml changes, so a refresh reinstalls."""
+    digest = hashlib.sha256(kind.encode())
+    for path in (FIRST, LOCKS[kind], ROOT / "pyproject.toml"):
         digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return f"{kind} {digest.hexdigest()}"
 
 
-def ensure_venv() -> Path:
-    """Create .venv if needed and install the locked dependencies plus the project (editable)."""
+def install_locked(python: Path, lock: Path) -> None:
+    """Install into ``python``'s environment exactly what the locks pin, every download checked against its hash.
+
+    pip installs uv and torch from the first lock; uv then installs ``lock`` with ``--no-deps`` (the lock is
+    the whole resolution, torch aside, and hash-checking refuses an installed torch it has no hash for), and
+    ``uv pip check`` proves the result consistent, torch's and the project's requirements included.
+    """
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run([*pip, "--require-hashes", "--no-deps", "-r", str(FIRST)])
+    uv = [str(python), "-m", "uv", "pip"]
+    _run([*uv, "install", "--python", str(python), "--require-hashes", "--no-deps", "-r", str(lock)])
+    _run([*uv, "check", "--python", str(python)])
+
+
+def ensure_venv(kind: str = "dev") -> Path:
+    """Create .venv if needed and install the ``kind`` lock (``runtime`` or ``dev``) plus the project (editable).
+
+    Switching from ``dev`` to ``runtime`` installs the runtime lock over the dev packages without removing them.
+    """
     if not _python().exists():
         _run([sys.executable, "-m", "venv", str(VENV)])
-    if STAMP.exists() and STAMP.read_text() == _fingerprint():
+    if STAMP.exists() and STAMP.read_text() == _fingerprint(kind):
         return _python()
-    pip = [str(_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    _run([*pip, "uv>=0.5"])
-    # torch first, with pip: the lock leaves torch (and CUDA wheels) out so that this pin decides the
-    # build; uv then keeps the installed torch, which satisfies the project's range.
-    _run([*pip, TORCH])
-    uv = [str(_python()), "-m", "uv", "pip", "install", "--python", str(_python())]
-    _run([*uv, "-r", str(LOCK)])
-    _run([*uv, "--no-deps", "-e", str(ROOT)])
-    STAMP.write_text(_fingerprint())
+    install_locked(_python(), LOCKS[kind])
+    _run([str(_python()), "-m", "uv", "pip", "install", "--python", str(_python()), "--no-deps", "-e", str(ROOT)])
+    STAMP.write_text(_fingerprint(kind))
     return _python()
 
 
@@ -64,8 +78,11 @@ def ensure_chromium() -> None:
     if CHROMIUM.exists() or os.environ.get("IMPACT_SKIP_BROWSER") == "1":
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        print(f"warning: {CHROMIUM} is missing and cannot be installed here (needs root and apt-get); "
-              "the browser tests will fail unless IMPACT_SKIP_BROWSER=1", flush=True)
+        print(
+            f"warning: {CHROMIUM} is missing and cannot be installed here (needs root and apt-get); "
+            "the browser tests will fail unless IMPACT_SKIP_BROWSER=1",
+            flush=True,
+        )
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     _run(["apt-get", "update", "-qq"], env=env)
@@ -76,7 +93,7 @@ def main(argv: list[str]) -> int:
     if len(argv) < 1 or argv[0] not in ("demo", "test", "setup"):
         print(__doc__)
         return 2
-    python = ensure_venv()
+    python = ensure_venv("runtime" if argv[0] == "demo" else "dev")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if argv[0] == "setup":
         return 0
