@@ -1,9 +1,10 @@
-"""The remote backend against stand-in OpenAI-compatible completions servers on 127.0.0.1."""
+"""The remote backend (pipelines/sources/inference.py) against stand-in OpenAI-compatible completions servers on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler
@@ -11,8 +12,8 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from models.sentiment.prompt import build_prefix
-from models.sentiment.remote import RemoteBackendError, RemoteClassifier
 from models.sentiment.text import Link, Pair, Target
+from pipelines.sources.inference import RemoteBackendError, RemoteClassifier
 from tests.loopback import serving
 
 Handler = Callable[[dict, int], tuple[int, object]]
@@ -152,14 +153,14 @@ def test_timeout_gives_up_with_a_clear_error_naming_the_url(server):
 
     url = server(handler)
     client = RemoteClassifier(url, "m", timeout_s=0.1, retries=1, backoff_s=0.01)
-    with pytest.raises(RemoteBackendError, match=f"^{url}/completions: gave up after 2 attempts.*Timeout"):
+    with pytest.raises(RemoteBackendError, match=f"^{url}/completions: gave up on {url}/completions after 2 attempt.*Timeout"):
         client.predict([Pair("Shares plunge", AMD)])
 
 
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        ((200, "<html>proxy error</html>"), "not JSON"),
+        ((200, "<html>proxy error</html>"), "not valid JSON"),
         ((200, {"choices": []}), "expected 1 choices, got 0"),
         ((200, {"data": "garbage"}), "expected 1 choices, got NoneType"),
         ((200, {"choices": [{"index": 0, "text": "x"}]}), "no logprobs.top_logprobs"),
@@ -191,3 +192,25 @@ def test_unreachable_server_and_missing_url():
     assert client.endpoint == "http://127.0.0.1:9/v1/completions"
     with pytest.raises(RemoteBackendError, match="^http://127.0.0.1:9/v1/completions: .*ConnectionError"):
         client.predict([Pair("Shares plunge", AMD)])
+
+
+def test_the_backend_registry_builds_it_and_the_token_never_shows(server):
+    """pipelines registers 'remote' in models.sentiment.BACKENDS; a server echoing the bearer token leaks nothing."""
+    import pipelines  # noqa: F401  (loading pipelines registers the HTTP backends)
+    from models.sentiment import BackendConfig, load_classifier
+
+    token = "remote-token-5e0c91"
+    seen: list[str] = []
+
+    def echo(body: dict, n: int) -> tuple[int, object]:
+        return 401, {"error": f"token {token} is not allowed", "echo": {"authorization": f"Bearer {token}"}}
+
+    url = server(echo)
+    client = load_classifier(BackendConfig("remote", model="m", url=url, api_key=token))
+    assert isinstance(client, RemoteClassifier) and client.headers == {"Authorization": f"Bearer {token}"}
+    with pytest.raises(RemoteBackendError, match="HTTP 401") as error:
+        client.predict([Pair("Shares plunge", AMD)])
+    seen.append("".join(traceback.format_exception(error.value)))
+    assert token not in seen[0] and "***" in seen[0]
+    with pytest.raises(ValueError, match="needs a URL"):
+        load_classifier(BackendConfig("remote"))

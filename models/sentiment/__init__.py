@@ -6,7 +6,9 @@ Backends are chosen by name from :data:`BACKENDS` (each has ``model_id``, ``mode
 * ``local`` (default): a target-aware MiniLM classifier, fast on CPU (:mod:`models.sentiment.classifier`).
 * ``llm``: any Hugging Face causal LM (hub id, local folder or GGUF) scored by next-token label
   log-probabilities with a target-aware prompt, on CUDA in bf16 when present (:mod:`models.sentiment.llm`).
-* ``remote``: the same prompt sent to an OpenAI-compatible completions server (:mod:`models.sentiment.remote`).
+* ``remote``: the same prompt sent to an OpenAI-compatible completions server. It speaks HTTP, which
+  models/ may not, so it lives in ``pipelines/sources/inference.py`` and ``pipelines`` registers it
+  here when it loads (:func:`register_backend`).
 
 Importing this package is cheap; torch and transformers load with the first model.
 """
@@ -21,7 +23,7 @@ from models.sentiment.text import LABELS, RELEVANCES, Link, Pair, Prediction, Ta
 
 __all__ = [
     "BACKENDS", "LABELS", "RELEVANCES", "BackendConfig", "Link", "Pair", "Prediction", "SentimentModel", "Target",
-    "load_classifier", "normalize_headline",
+    "load_classifier", "normalize_headline", "register_backend",
 ]
 
 
@@ -60,16 +62,14 @@ def _llm(config: BackendConfig) -> SentimentModel:
     return LLMClassifier.load(config.model or DEFAULT_LLM, device=config.device)
 
 
-def _remote(config: BackendConfig) -> SentimentModel:
-    from models.sentiment.remote import RemoteClassifier
-
-    if not config.url:
-        raise ValueError("backend 'remote' needs a URL (IMPACT_SENTIMENT_URL or --url), e.g. http://gpu-host:8000/v1")
-    return RemoteClassifier(config.url, config.model or "default", timeout_s=config.timeout_s, api_key=config.api_key)
+BACKENDS: dict[str, Callable[[BackendConfig], SentimentModel]] = {"local": _local, "llm": _llm}
+"""The registry: a new backend is one module plus one entry here. ``remote`` is added by pipelines/ (see
+:func:`register_backend`): its HTTP client may not live in models/."""
 
 
-BACKENDS: dict[str, Callable[[BackendConfig], SentimentModel]] = {"local": _local, "llm": _llm, "remote": _remote}
-"""The registry: a new backend is one module plus one entry here."""
+def register_backend(name: str, factory: Callable[[BackendConfig], SentimentModel]) -> None:
+    """Add the backend ``name`` from outside models/ (pipelines/ adds ``remote``, which speaks HTTP)."""
+    BACKENDS[name] = factory
 
 
 def load_classifier(config: BackendConfig | None = None) -> SentimentModel:

@@ -1,4 +1,9 @@
-"""The ``remote`` backend: a bigger LLM on a GPU host behind the OpenAI-compatible completions API.
+"""The ``remote`` sentiment backend: a bigger LLM on a GPU host behind the OpenAI-compatible completions API.
+
+It lives in pipelines/ because it speaks HTTP (models/ may not); ``pipelines/__init__.py`` registers
+it in :data:`models.sentiment.BACKENDS`. Requests go through the project's one HTTP client
+(:func:`pipelines.sources.http.request_json`): the same retries, backoff and secret redaction as
+the news APIs; the bearer token travels in the ``Authorization`` header, never in a URL.
 
 vLLM, the llama.cpp server and Ollama expose ``POST /v1/completions`` with ``logprobs``. Each pair
 gets the same target-aware prompt as the ``llm`` backend (:mod:`models.sentiment.prompt`), sent with
@@ -14,7 +19,7 @@ wrong number of choices: the client then sends one prompt per request from there
 The answers are calibrated like the ``llm`` backend's (contextual calibration per target: divided
 by the label distribution of content-free headlines asked about the same target, asked once per
 target). Timeouts, connection
-errors, 408, 429 and 502-504 are retried with exponential backoff; anything else, or an answer
+errors, 408, 429 and 5xx are retried with exponential backoff; anything else, or an answer
 without usable log-probabilities, raises :class:`RemoteBackendError` naming the URL and the fault.
 """
 
@@ -22,12 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import requests
 
+from models.sentiment import BackendConfig
 from models.sentiment.prompt import CONTENT_FREE, build_prompt, prompt_digest
 from models.sentiment.text import (
     LABELS,
@@ -38,15 +43,17 @@ from models.sentiment.text import (
     normalize_headline,
     prediction_from_probs,
 )
+from pipelines import secrets
+from pipelines.errors import SourceError
+from pipelines.sources.http import HttpStatusError, request_json, warn_plain_http
 
-_RETRY_STATUS = {408, 429, 500, 502, 503, 504}
-_LIST_REJECTED_STATUS = {400, 422, 500}
+_LIST_REJECTED_STATUS = frozenset({400, 422, 500})
 _MIN_PIECE = 3
 """A top token shorter than this ("n", "ne") is too ambiguous to stand for a label."""
 
 
-class RemoteBackendError(RuntimeError):
-    """The remote LLM could not give usable label probabilities."""
+class RemoteBackendError(SourceError, RuntimeError):
+    """The remote LLM could not give usable label probabilities (``origin``: the endpoint)."""
 
 
 class _ListRejected(Exception):
@@ -80,6 +87,9 @@ class RemoteClassifier:
         self.top_logprobs = top_logprobs
         self.session = requests.Session()
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        if api_key:
+            secrets.register(api_key)
+            warn_plain_http(self.endpoint, "remote sentiment backend")
         self.calibrate = calibrate
         self.priors: dict[tuple[str, str], tuple[float, float, float]] = {}
         self.lists_accepted: bool | None = None if self.batch_size > 1 else False
@@ -149,53 +159,44 @@ class RemoteClassifier:
             if probing and isinstance(choices, list):
                 raise _ListRejected
             got = len(choices) if isinstance(choices, list) else type(choices).__name__
-            raise RemoteBackendError(f"{self.endpoint}: expected {len(prompts)} choices, got {got}")
+            raise RemoteBackendError(self.endpoint, f"expected {len(prompts)} choices, got {got}")
         ordered = sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0)
         return [self._label_probs(choice, n) for n, choice in enumerate(ordered)]
 
     def _post(self, body: dict[str, Any], probing: bool = False) -> Any:
-        """POST with retries on timeouts, connection errors, 408/429/5xx; parse JSON or raise.
+        """POST through the shared client (retries on timeouts, connection errors, 408/429/5xx); the JSON answer.
 
         While ``probing`` whether the server takes a list of prompts, 400/422/500 mean it does not.
         """
-        attempt = 0
-        while True:
-            try:
-                response = self.session.post(self.endpoint, json=body, timeout=self.timeout_s, headers=self.headers)
-            except (requests.Timeout, requests.ConnectionError) as error:
-                failure = f"{type(error).__name__}: {error}"
-            else:
-                if response.status_code == 200:
-                    try:
-                        return response.json()
-                    except ValueError as error:
-                        raise RemoteBackendError(f"{self.endpoint}: answer is not JSON ({response.text[:120]!r})") from error
-                if probing and response.status_code in _LIST_REJECTED_STATUS:
-                    raise _ListRejected
-                if response.status_code not in _RETRY_STATUS:
-                    raise RemoteBackendError(f"{self.endpoint}: HTTP {response.status_code}: {response.text[:200]}")
-                failure = f"HTTP {response.status_code}"
-            attempt += 1
-            if attempt > self.retries:
-                raise RemoteBackendError(f"{self.endpoint}: gave up after {attempt} attempts, last failure {failure}")
-            time.sleep(self.backoff_s * 2 ** (attempt - 1))
+        try:
+            return request_json(
+                "POST", self.endpoint, origin=self.endpoint, json=body, headers=self.headers,
+                timeout=self.timeout_s, max_retries=self.retries, backoff=self.backoff_s, session=self.session,
+                final=_LIST_REJECTED_STATUS if probing else (),
+            )
+        except HttpStatusError as error:
+            if probing and error.status in _LIST_REJECTED_STATUS:
+                raise _ListRejected from None
+            raise RemoteBackendError(error.origin, error.detail) from None
+        except SourceError as error:
+            raise RemoteBackendError(error.origin, error.detail) from None
 
     def _label_probs(self, choice: Any, row: int) -> tuple[float, float, float]:
         """Renormalised label probabilities from one choice's first-token top log-probabilities."""
         try:
             top = choice["logprobs"]["top_logprobs"][0]
         except (KeyError, IndexError, TypeError) as error:
-            raise RemoteBackendError(f"{self.endpoint}: choice {row} has no logprobs.top_logprobs[0]; "
+            raise RemoteBackendError(self.endpoint, f"choice {row} has no logprobs.top_logprobs[0]; "
                                      "does the server support logprobs on /v1/completions?") from error
         if not isinstance(top, dict) or not top:
-            raise RemoteBackendError(f"{self.endpoint}: choice {row}: top_logprobs[0] is not a non-empty object")
+            raise RemoteBackendError(self.endpoint, f"choice {row}: top_logprobs[0] is not a non-empty object")
         found: dict[str, float] = {}
         for token, logprob in top.items():
             label = _label_of(str(token))
             if label and isinstance(logprob, (int, float)) and math.isfinite(logprob):
                 found[label] = max(found.get(label, -math.inf), float(logprob))
         if not found:
-            raise RemoteBackendError(f"{self.endpoint}: choice {row}: none of {LABELS} among the top tokens {list(top)[:5]}")
+            raise RemoteBackendError(self.endpoint, f"choice {row}: none of {LABELS} among the top tokens {list(top)[:5]}")
         finite = [v for v in top.values() if isinstance(v, (int, float)) and math.isfinite(v)]
         floor = min(finite) - math.log(2)
         values = [found.get(label, floor) for label in LABELS]
@@ -214,3 +215,10 @@ def _label_of(token: str) -> str | None:
         return None
     matches = [label for label in LABELS if label.startswith(word)]
     return matches[0] if len(matches) == 1 else None
+
+
+def remote_backend(config: BackendConfig) -> RemoteClassifier:
+    """The ``remote`` entry of :data:`models.sentiment.BACKENDS` (registered by ``pipelines/__init__.py``)."""
+    if not config.url:
+        raise ValueError("backend 'remote' needs a URL (IMPACT_SENTIMENT_URL or --url), e.g. http://gpu-host:8000/v1")
+    return RemoteClassifier(config.url, config.model or "default", timeout_s=config.timeout_s, api_key=config.api_key)
