@@ -40,7 +40,11 @@ SENTIMENT_TABLES = ("core.headline_sentiment", "mart.daily_sentiment")
 """The tables macros_sentiment.sql needs (warehouses written before they existed lack them)."""
 
 ALLOWED_STATEMENTS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL"})
-"""Statement types `impact sql` runs. SHOW, DESCRIBE, SUMMARIZE, FROM-first and UNPIVOT parse as SELECT."""
+"""Statement types `impact sql` runs. SHOW, DESCRIBE, SUMMARIZE, FROM-first and UNPIVOT parse as SELECT;
+the statement inside an EXPLAIN (which EXPLAIN ANALYZE runs) must be allowed too."""
+
+_EXPLAIN_PREFIX = re.compile(r"\s*EXPLAIN\s+(?:ANALY[SZ]E\s+|\([^()]*\)\s*)?", re.IGNORECASE)
+"""``EXPLAIN``, ``EXPLAIN ANALYZE`` or ``EXPLAIN (options)`` before the statement it explains."""
 
 T = TypeVar("T")
 
@@ -179,15 +183,32 @@ def parse(con: duckdb.DuckDBPyConnection, query: str) -> list[_Located]:
         cursor = found + len(body) if found >= 0 else cursor
         located.append(_Located(statement, query.count("\n", 0, start) + 1))
     for index, item in enumerate(located, start=1):
-        kind = item.statement.type.name
+        kind, described = _kind(con, item.statement)
         if kind not in ALLOWED_STATEMENTS:
             where = f"statement {index} of {len(located)} (line {item.first_line})" if len(located) > 1 else "the statement"
             raise ReadOnlyError(
-                f"the warehouse is read-only here: {where} is {_article(kind)} {kind} statement, which `impact sql` "
+                f"the warehouse is read-only here: {where} is {described}, which `impact sql` "
                 f"refuses; nothing was run. Allowed: {', '.join(sorted(ALLOWED_STATEMENTS))} (SHOW, DESCRIBE, "
-                "SUMMARIZE and WITH ... SELECT included)."
+                "SUMMARIZE and WITH ... SELECT included; EXPLAIN [ANALYZE] of these)."
             )
     return located
+
+
+def _kind(con: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> tuple[str, str]:
+    """The type to check against the allow-list and its description: for an EXPLAIN, the type of the statement
+    it explains (EXPLAIN ANALYZE runs that statement)."""
+    kind = statement.type.name
+    if kind != "EXPLAIN":
+        return kind, f"{_article(kind)} {kind} statement"
+    prefix = _EXPLAIN_PREFIX.match(statement.query)
+    try:
+        inner = con.extract_statements(statement.query[prefix.end() :]) if prefix else []
+    except duckdb.Error:
+        inner = []
+    if len(inner) != 1:  # a comment or option list this check cannot read: refuse rather than guess
+        return "EXPLAIN?", "an EXPLAIN whose statement this check cannot read (write it as EXPLAIN [ANALYZE] <statement>)"
+    explained, described = _kind(con, inner[0])
+    return explained, f"an EXPLAIN of {described}"
 
 
 def _article(word: str) -> str:
