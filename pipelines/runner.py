@@ -7,27 +7,43 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
-from pipelines import settings, warehouse
+from pipelines import locations, warehouse
 from pipelines.definitions import build_definitions
 from pipelines.errors import ImpactError
+from pipelines.orphans import fail_orphans, owner_tags
 from pipelines.resources import NewsSourceResource, PriceSourceResource
 
-DAGSTER_YAML = """\
-# Written by ai-market-impact. DuckDB has one writer at a time: runs that write queue behind each other.
+MARKER = "# Written by ai-market-impact"
+"""A dagster.yaml starting with this line is the project's: rewritten whenever :data:`DAGSTER_YAML` changes."""
+
+DAGSTER_YAML = f"""\
+{MARKER}: rewritten by the next `impact` command while this line is here; delete it to keep your edits.
+# DuckDB has one writer at a time: runs that write queue behind each other.
 concurrency:
   runs:
     tag_concurrency_limits:
       - key: "impact/warehouse-writer"
         limit: 1
+# The daemon (`impact ui`) fails runs stuck STARTING, and runs older than their dagster/max_runtime tag
+# (ingestion: IMPACT_INGEST_MAX_RUNTIME_S; untagged runs, such as analyze, have no limit).
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  max_runtime_seconds: 0
+  max_resume_run_attempts: 0
+  poll_interval_seconds: 60
 telemetry:
   enabled: false
 """
+
 
 def _names(cls: type) -> set[str]:
     return {cls.__name__}.union(*(_names(sub) for sub in cls.__subclasses__()))
@@ -43,12 +59,19 @@ def console_logs(level: str) -> dict:
 
 
 def dagster_home(warehouse_file: str | Path | None = None) -> Path:
-    """``$DAGSTER_HOME``, else a ``.dagster`` folder beside the warehouse (so the UI sees the CLI's runs)."""
-    home = Path(settings.value("DAGSTER_HOME") or warehouse.warehouse_path(warehouse_file).parent / ".dagster")
+    """``$DAGSTER_HOME``, else a ``.dagster`` folder beside the warehouse (so the UI sees the CLI's runs).
+
+    Its dagster.yaml is written when missing, and rewritten when it is an older one of ours (its first
+    line is :data:`MARKER`); one without the marker is the user's and is left alone.
+    """
+    home = locations.dagster_home_path(warehouse.warehouse_path(warehouse_file))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
+    current = config.read_text() if config.exists() else None
+    if current is None or (current.startswith(MARKER) and current != DAGSTER_YAML):
+        draft = config.with_name(f".dagster.yaml.{os.getpid()}")
+        draft.write_text(DAGSTER_YAML)
+        os.replace(draft, config)  # whole: a command starting beside this one never reads half a file
     return home
 
 
@@ -90,8 +113,10 @@ def partition_range(partitions: dg.TimeWindowPartitionsDefinition, start: date, 
     keys = [k for k in every if start.isoformat() <= k <= end.isoformat()]
     if not keys:
         span = f"{every[0]}..{every[-1]}" if every else f"from {partitions.start.date()}"
-        raise EmptyRangeError(f"no partitions between {start} and {end}: the partitions are {span}, "
-                              f"{'weekdays' if partitions.cron_schedule.endswith('1-5') else 'every day'}")
+        raise EmptyRangeError(
+            f"no partitions between {start} and {end}: the partitions are {span}, "
+            f"{'weekdays' if partitions.cron_schedule.endswith('1-5') else 'every day'}"
+        )
     return keys[0], keys[-1]
 
 
@@ -109,19 +134,26 @@ def run_job(
     """Run ``job_name`` (over its partitions from ``start`` to ``end``, if partitioned) as one run.
 
     A failed run does not raise: the outcome says what failed, naming the source's error, and
-    carries the run's own warning messages (whatever ``console_level`` lets Dagster print).
+    carries the run's own warning messages (whatever ``console_level`` lets Dagster print), after a
+    line for each earlier run this one marked failed because its process was gone.
     """
     overrides = {k: v for k, v in {"price_source": price_source, "news_source": news_source}.items() if v is not None}
     defs = build_definitions(str(warehouse_file) if warehouse_file else None, **overrides)
     job = defs.resolve_job_def(job_name)
-    tags = {}
+    tags = owner_tags()
     if job.partitions_def is not None:
         first, last = partition_range(job.partitions_def, start, end)
-        tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+        tags |= {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
     instance = instance or instance_for(warehouse_file)
-    result = job.execute_in_process(instance=instance, run_config=console_logs(console_level), tags=tags, raise_on_error=False)
-    warnings = [entry.user_message for entry in instance.all_logs(result.run_id)
-                if not entry.is_dagster_event and entry.level == logging.WARNING]
+    orphans = fail_orphans(instance)  # a killed run would hold the writer slot forever
+    result = job.execute_in_process(
+        instance=instance, run_config=console_logs(console_level), tags=tags, raise_on_error=False
+    )
+    warnings = orphans + [
+        entry.user_message
+        for entry in instance.all_logs(result.run_id)
+        if not entry.is_dagster_event and entry.level == logging.WARNING
+    ]
     metadata: dict[str, object] = {}
     materializations = result.get_asset_materialization_events()
     for event in materializations[:1]:
