@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 
 class ImpactError(Exception):
-    """Base class for every error the product raises on purpose."""
+    """Base class for every error the product raises on purpose; `impact` prints its message, no trace."""
+
+    exit_code = 1
+    """The exit status of an `impact` command that this error ends."""
+
+
+class InputError(ImpactError):
+    """A value given to a command that it cannot use (unknown event or ticker, bad window, unreadable file)."""
+
+
+class OutputError(ImpactError):
+    """An ``--out`` path that would overwrite data (the warehouse, the Dagster home, an existing file)."""
+
+
+class RunFailed(ImpactError):
+    """A Dagster run of an `impact` command failed; the message is the failing step's own error."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"did you mean X? "`` for the choice closest to ``word``, or ``""`` when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"did you mean {close[0]}? " if close else ""
 
 
 class LocatedError(ImpactError):

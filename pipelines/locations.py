@@ -50,3 +50,10 @@ def default_warehouse() -> Path:
     """``data/warehouse.duckdb`` in a checkout, else the warehouse in :func:`user_data_dir`."""
     root = checkout_root()
     return root / "data" / WAREHOUSE_FILE if root is not None else user_data_dir() / WAREHOUSE_FILE
+
+
+def dagster_home_path(warehouse: Path) -> Path:
+    """The Dagster instance folder of ``warehouse``: ``$DAGSTER_HOME``, else ``.dagster`` beside the warehouse."""
+    from pipelines.settings import value
+
+    return Path(value("DAGSTER_HOME") or warehouse.parent / ".dagster")
