@@ -133,10 +133,10 @@ def _run_checks(path: Path, snap: dict[str, pd.DataFrame]) -> dict[str, bool]:
     if len(snap["prices"]):
         for check in (market.prices_are_positive, market.ohlc_consistent, market.no_outsized_moves,
                       market.no_missing_sessions, market.prices_not_stale):
-            checks[check.check_key.name] = check(warehouse=resource).passed
+            checks[check.check_key.name] = check(dg.build_asset_check_context(), warehouse=resource).passed
     if len(snap["headlines"]):
         for check in (news.no_duplicate_headlines, news.headlines_well_formed):
-            checks[check.check_key.name] = check(warehouse=resource).passed
+            checks[check.check_key.name] = check(dg.build_asset_check_context(), warehouse=resource).passed
     return checks
 
 

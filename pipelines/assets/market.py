@@ -9,10 +9,11 @@ import pandas as pd
 
 from models.calendar import sessions
 from pipelines import warehouse as wh
-from pipelines.assets.quality import check_result, read_frame
-from pipelines.errors import ImpactError, SourceError, TransientSourceError, WarehouseError
+from pipelines.assets.quality import ALL_DATES, check_result, partition_scope, read_frame, row_check
+from pipelines.errors import DataValidationError, ImpactError, SourceError, TransientSourceError, WarehouseError
 from pipelines.partitions import NETWORK_RETRY, partition_dates, permanent_failure, price_partitions
 from pipelines.resources import PriceSourceResource, WarehouseResource
+from pipelines.warehouse import checks
 
 MAX_MOVE = 0.35
 """A close-to-close move larger than this without a split is flagged as a likely bad print."""
@@ -46,7 +47,8 @@ def writer_or_failure(warehouse: WarehouseResource) -> Iterator[duckdb.DuckDBPyC
     retry_policy=NETWORK_RETRY,
     kinds={"duckdb", "python"},
     metadata={"partition_expr": "date", "key": "(ticker, date)"},
-    description="Daily bars per ticker and NYSE session, replaced whole per partition (range) in one transaction.",
+    description="Daily bars per ticker and NYSE session, staged and checked, then replaced whole per partition (range) "
+    "in one transaction.",
 )
 def prices(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, price_source: PriceSourceResource
@@ -77,8 +79,11 @@ def prices(
     missing = sorted(set(tickers) - set(frame["ticker"]))
     if missing:
         raise permanent_failure(SourceError(source.name, f"no rows for {start}..{end}", ticker=",".join(missing)))
-    with writer_or_failure(warehouse) as con:
-        rows = wh.replace_prices(con, frame, start, end, tickers, run_id=context.run.run_id)
+    try:
+        with writer_or_failure(warehouse) as con:
+            rows = wh.replace_prices(con, frame, start, end, tickers, run_id=context.run.run_id)
+    except DataValidationError as error:  # a bar the warehouse's blocking checks refused: nothing was written
+        raise permanent_failure(error) from error
     per_ticker = frame.groupby("ticker").size()
     return dg.MaterializeResult(
         metadata={
@@ -93,57 +98,48 @@ def prices(
     )
 
 
-@dg.asset_check(asset=prices, blocking=True, description="Prices are finite and positive; volume is not negative.")
-def prices_are_positive(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    bad = read_frame(
-        warehouse,
-        """
-        SELECT ticker, date, open, high, low, close, adj_close, volume FROM core.prices
-        WHERE NOT (isfinite(open) AND isfinite(high) AND isfinite(low) AND isfinite(close) AND isfinite(adj_close))
-           OR least(open, high, low, close, adj_close) <= 0 OR volume < 0
-        ORDER BY ticker, date
-        """,
-    )
-    return check_result(bad, "rows with NaN, infinite or non-positive prices")
+@dg.asset_check(asset=prices, blocking=True, description=checks.PRICES_POSITIVE.description)
+def prices_are_positive(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return row_check(context, warehouse, checks.PRICES_POSITIVE, "core.prices")
 
 
-@dg.asset_check(asset=prices, description="low <= open, close <= high on every bar.")
-def ohlc_consistent(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    bad = read_frame(
-        warehouse,
-        """
-        SELECT ticker, date, open, high, low, close FROM core.prices
-        WHERE low > least(open, close) + 1e-9 OR high < greatest(open, close) - 1e-9 OR low > high
-        ORDER BY ticker, date
-        """,
-    )
-    return check_result(bad, "bars with inconsistent OHLC")
+@dg.asset_check(asset=prices, blocking=True, description=checks.OHLC_CONSISTENT.description)
+def ohlc_consistent(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return row_check(context, warehouse, checks.OHLC_CONSISTENT, "core.prices")
 
 
 @dg.asset_check(asset=prices, description=f"No close-to-close move beyond {MAX_MOVE:.0%} unless a split explains it.")
-def no_outsized_moves(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def no_outsized_moves(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    scope = partition_scope(context)
+    start, end = scope or ALL_DATES
     bad = read_frame(
         warehouse,
         f"""
+        WITH before AS (  -- each ticker's last bar before the partition: the first move's previous close
+            SELECT ticker, max(date) AS since FROM core.prices WHERE date < $start GROUP BY ticker
+        )
         SELECT ticker, date, prev_close, close, split_ratio, round(move * 100, 2) AS move_pct FROM (
             SELECT ticker, date, close, split_ratio,
                    lag(close) OVER (PARTITION BY ticker ORDER BY date) AS prev_close,
                    close * split_ratio / lag(close) OVER (PARTITION BY ticker ORDER BY date) - 1 AS move
-            FROM core.prices
-        ) WHERE abs(move) > {MAX_MOVE}
+            FROM core.prices LEFT JOIN before USING (ticker)
+            WHERE date BETWEEN coalesce(before.since, $start) AND $end
+        ) WHERE date >= $start AND abs(move) > {MAX_MOVE}
         ORDER BY abs(move) DESC
         """,
+        {"start": start, "end": end},
     )
-    return check_result(bad, f"moves above {MAX_MOVE:.0%} without a split", dg.AssetCheckSeverity.WARN)
+    return check_result(bad, f"moves above {MAX_MOVE:.0%} without a split", scope, dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=prices, description="Every NYSE session between a ticker's first and last bar is present.")
 def no_missing_sessions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     spans = read_frame(
-        warehouse, "SELECT ticker, min(date) AS first, max(date) AS last, count(*) AS bars FROM core.prices GROUP BY ticker"
+        warehouse,
+        "SELECT ticker, min(date) AS first, max(date) AS last, count(*) AS bars FROM core.prices GROUP BY ticker",
     )
     if spans.empty:
-        return check_result(spans, "tickers with missing sessions or bars on non-sessions")
+        return check_result(spans, "tickers with missing sessions or bars on non-sessions", None)
     calendar = sessions(spans["first"].min(), spans["last"].max())
     first = calendar.searchsorted(pd.to_datetime(spans["first"]))
     last = calendar.searchsorted(pd.to_datetime(spans["last"]), side="right")
@@ -154,20 +150,28 @@ def no_missing_sessions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     if len(off_calendar):  # a bar on a holiday can hide a missing session in the counts
         suspects = spans
     if suspects.empty:  # the common case costs one aggregate query, whatever the size of the table
-        return check_result(suspects, "tickers with missing sessions or bars on non-sessions")
-    bars = read_frame(warehouse, "SELECT ticker, date FROM core.prices WHERE ticker IN ("
-                      + ", ".join(f"'{t}'" for t in suspects["ticker"]) + ") ORDER BY ticker, date")
+        return check_result(suspects, "tickers with missing sessions or bars on non-sessions", None)
+    bars = read_frame(
+        warehouse,
+        "SELECT ticker, date FROM core.prices WHERE ticker IN ("
+        + ", ".join(f"'{t}'" for t in suspects["ticker"])
+        + ") ORDER BY ticker, date",
+    )
     gaps = []
     for ticker, days in bars.groupby("ticker")["date"]:
         have = pd.DatetimeIndex(pd.to_datetime(days))
         expected = sessions(have[0], have[-1])
         absent, extra = expected.difference(have), have.difference(expected)
-        gaps.append({
-            "ticker": ticker, "missing": len(absent), "non_sessions": len(extra),
-            "first_missing": str(absent[0].date()) if len(absent) else "",
-            "first_non_session": str(extra[0].date()) if len(extra) else "",
-        })
-    return check_result(pd.DataFrame(gaps), "tickers with missing sessions or bars on non-sessions")
+        gaps.append(
+            {
+                "ticker": ticker,
+                "missing": len(absent),
+                "non_sessions": len(extra),
+                "first_missing": str(absent[0].date()) if len(absent) else "",
+                "first_non_session": str(extra[0].date()) if len(extra) else "",
+            }
+        )
+    return check_result(pd.DataFrame(gaps), "tickers with missing sessions or bars on non-sessions", None)
 
 
 @dg.asset_check(asset=prices, description=f"No ticker lags the newest bar by {STALE_SESSIONS}+ sessions.")
@@ -181,8 +185,10 @@ def prices_not_stale(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         behind = len(sessions(pd.Timestamp(row.last_date), newest)) - 1
         if behind >= STALE_SESSIONS:
             lags.append({"ticker": row.ticker, "last_date": str(row.last_date), "sessions_behind": behind})
-    result = check_result(pd.DataFrame(lags), "stale tickers")
+    result = check_result(pd.DataFrame(lags), "stale tickers", None)
     return dg.AssetCheckResult(
-        passed=result.passed, severity=result.severity, description=result.description,
+        passed=result.passed,
+        severity=result.severity,
+        description=result.description,
         metadata={**result.metadata, "newest_bar": str(newest.date())},
     )

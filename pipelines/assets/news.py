@@ -1,15 +1,15 @@
 """News domain: the daily ``headlines`` asset and its data-quality checks."""
 
-
 import dagster as dg
 import pandas as pd
 
 from pipelines import warehouse as wh
 from pipelines.assets.market import writer_or_failure
-from pipelines.assets.quality import check_result, read_frame
-from pipelines.errors import ImpactError, SourceError, TransientSourceError
+from pipelines.assets.quality import ALL_DATES, check_result, partition_scope, read_frame, row_check
+from pipelines.errors import DataValidationError, ImpactError, SourceError, TransientSourceError
 from pipelines.partitions import NETWORK_RETRY, news_partitions, partition_dates, permanent_failure
 from pipelines.resources import NewsSourceResource, WarehouseResource
+from pipelines.warehouse import checks
 
 
 @dg.asset(
@@ -49,11 +49,17 @@ def headlines(
                 "SELECT count(*) FROM raw.headlines WHERE source = ? AND ny_date BETWEEN ? AND ?", [name, start, end]
             ).fetchall()[0][0]
             if held:
-                raise permanent_failure(SourceError(
-                    name, f"no headlines for {start}..{end}, where the warehouse holds {held} from this source; "
-                    "refusing to erase them (check the source, then re-run)",
-                ))
-        rows = wh.replace_headlines(con, incoming, start, end, list(per_source), run_id=context.run.run_id)
+                raise permanent_failure(
+                    SourceError(
+                        name,
+                        f"no headlines for {start}..{end}, where the warehouse holds {held} from this source; "
+                        "refusing to erase them (check the source, then re-run)",
+                    )
+                )
+        try:
+            rows = wh.replace_headlines(con, incoming, start, end, list(per_source), run_id=context.run.run_id)
+        except DataValidationError as error:  # a headline the warehouse's blocking checks refused: nothing was written
+            raise permanent_failure(error) from error
         stories = con.execute(
             "SELECT count(*) FROM core.headlines WHERE ny_date BETWEEN ? AND ?", [start, end]
         ).fetchall()[0][0]
@@ -68,37 +74,36 @@ def headlines(
     )
 
 
-@dg.asset_check(asset=headlines, description="No story appears twice under different ids (same URL or same title within a day).")
-def no_duplicate_headlines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=headlines, description="No story appears twice under different ids (same URL or same title within a day)."
+)
+def no_duplicate_headlines(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    scope = partition_scope(context)
+    start, end = scope or ALL_DATES
     dupes = read_frame(
         warehouse,
         """
-        WITH keyed AS (
-            SELECT headline_id, published_at, title, url,
+        WITH keyed AS (  -- the partition's stories, and those that could duplicate one: same URL, or within a day
+            SELECT headline_id, ny_date, published_at, title, url,
                    lower(regexp_replace(trim(title), '\\s+', ' ', 'g')) AS norm_title
             FROM core.headlines
+            WHERE ny_date BETWEEN CAST($start AS DATE) - 2 AND CAST($end AS DATE) + 2
+               OR url IN (SELECT url FROM core.headlines WHERE ny_date BETWEEN $start AND $end)
         )
         SELECT a.headline_id AS first_id, b.headline_id AS second_id, a.title, a.url
         FROM keyed AS a JOIN keyed AS b
-          ON a.headline_id < b.headline_id
+          ON a.headline_id <> b.headline_id
+         AND (a.headline_id < b.headline_id OR b.ny_date NOT BETWEEN $start AND $end)  -- each pair once
          AND ((a.url IS NOT NULL AND a.url = b.url)
               OR (a.norm_title = b.norm_title AND abs(epoch(a.published_at) - epoch(b.published_at)) < 86400))
+        WHERE a.ny_date BETWEEN $start AND $end
         ORDER BY a.published_at
         """,
+        {"start": start, "end": end},
     )
-    return check_result(dupes, "duplicate stories")
+    return check_result(dupes, "duplicate stories", scope)
 
 
-@dg.asset_check(asset=headlines, description="Every headline has a title, a timestamp not in the future, and its New York date.")
-def headlines_well_formed(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    bad = read_frame(
-        warehouse,
-        """
-        SELECT headline_id, published_at, ny_date, title FROM core.headlines
-        WHERE trim(title) = ''
-           OR published_at > now() + INTERVAL 1 DAY
-           OR ny_date <> CAST(timezone('America/New_York', published_at) AS DATE)
-        ORDER BY published_at
-        """,
-    )
-    return check_result(bad, "malformed headlines")
+@dg.asset_check(asset=headlines, blocking=True, description=checks.HEADLINES_WELL_FORMED.description)
+def headlines_well_formed(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return row_check(context, warehouse, checks.HEADLINES_WELL_FORMED, "core.headlines")

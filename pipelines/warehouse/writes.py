@@ -1,7 +1,9 @@
-"""Every write of source data into the warehouse: one transaction per partition, named failures.
+"""Every write of source data into the warehouse: validate, then commit, one transaction per partition.
 
 Each function takes a writer connection and a validated canonical frame and replaces exactly the
-partition it covers, so re-running a range leaves identical rows.
+partition it covers, so re-running a range leaves identical rows. Prices and headlines are first
+staged in a TEMP table with the warehouse's column types and checked there (``checks.BLOCKING``): a
+bad row is refused, naming it, before raw/core are touched.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from pipelines.warehouse import checks
 from pipelines.warehouse.connection import transaction, write_errors
 
 if TYPE_CHECKING:
@@ -20,6 +23,16 @@ if TYPE_CHECKING:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, staged: str, like: str, incoming: str, columns: str) -> None:
+    """Copy the registered frame ``incoming`` into TEMP table ``staged``, cast to the types of table ``like``.
+
+    A TEMP table lives outside the warehouse file: staging and checking a partition writes nothing to it.
+    """
+    with write_errors(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS FROM {like} LIMIT 0")
+        con.execute(f"INSERT INTO {staged} BY NAME SELECT {columns} FROM {incoming}")
 
 
 def replace_prices(
@@ -32,8 +45,9 @@ def replace_prices(
 ) -> int:
     """Replace ``tickers``' bars from ``start`` to ``end`` with ``prices`` in one transaction.
 
-    ``prices`` is a validated canonical frame (pipelines.sources.base). Re-running the same range
-    leaves identical rows: nothing outside the range or the tickers is touched.
+    ``prices`` is a validated canonical frame (pipelines.sources.base). It is staged and checked
+    first: a bar breaking a blocking check raises a DataValidationError and nothing is written.
+    Re-running the same range leaves identical rows: nothing outside the range or the tickers is touched.
     """
     if prices.empty:
         raise ValueError("replace_prices needs rows; an empty answer is a source error")
@@ -48,27 +62,34 @@ def replace_prices(
     sources = sorted(frame["source"].unique())
     con.register("incoming_prices", frame)
     try:
+        _stage(
+            con,
+            "staged_prices",
+            "raw.prices",
+            "incoming_prices",
+            "source, ticker, date, open, high, low, close, "
+            "adj_close, volume, split_ratio, dividend, ingested_at, run_id",
+        )
+        checks.refuse_bad_rows(con, checks.PRICES, "staged_prices", start, end)
         with write_errors(con), transaction(con):
             con.execute(
                 "DELETE FROM raw.prices WHERE source IN (SELECT unnest(?)) AND ticker IN (SELECT unnest(?)) "
                 "AND date BETWEEN ? AND ?",
                 [sources, list(tickers), start, end],
             )
-            con.execute(
-                "INSERT INTO raw.prices BY NAME SELECT source, ticker, date, open, high, low, close, adj_close, "
-                "volume, split_ratio, dividend, ingested_at, run_id FROM incoming_prices"
-            )
+            con.execute("INSERT INTO raw.prices BY NAME FROM staged_prices")
             con.execute(
                 "DELETE FROM core.prices WHERE ticker IN (SELECT unnest(?)) AND date BETWEEN ? AND ?",
                 [list(tickers), start, end],
             )
             con.execute(
                 "INSERT INTO core.prices BY NAME SELECT ticker, date, open, high, low, close, adj_close, volume, "
-                "split_ratio, dividend, source, ingested_at FROM incoming_prices"
+                "split_ratio, dividend, source, ingested_at FROM staged_prices"
             )
             _log_ingestion(con, "prices", ",".join(sources), start, end, len(frame), run_id)
     finally:
         con.unregister("incoming_prices")
+        con.execute("DROP TABLE IF EXISTS staged_prices")
     return len(frame)
 
 
@@ -85,6 +106,8 @@ def replace_headlines(
     ``headlines`` is a validated canonical frame; its ``source`` column may hold several names
     joined by commas when one source's duplicates were merged. core.headlines is rebuilt for the
     range from every source in raw, so a story seen by two sources is one row with both named.
+    The frame is staged and checked first: a malformed headline raises a DataValidationError and
+    nothing is written.
     """
     from models.calendar import align_many
 
@@ -98,15 +121,21 @@ def replace_headlines(
     frame["run_id"] = run_id
     con.register("incoming_headlines", frame)
     try:
+        _stage(
+            con,
+            "staged_headlines",
+            "raw.headlines",
+            "incoming_headlines",
+            "source, headline_id, ny_date, "
+            "session_date, published_at, title, summary, url, publisher, tickers, ingested_at, run_id",
+        )
+        checks.refuse_bad_rows(con, checks.HEADLINES, "staged_headlines", start, end)
         with write_errors(con), transaction(con):
             con.execute(
                 "DELETE FROM raw.headlines WHERE source IN (SELECT unnest(?)) AND ny_date BETWEEN ? AND ?",
                 [list(sources), start, end],
             )
-            con.execute(
-                "INSERT INTO raw.headlines BY NAME SELECT source, headline_id, ny_date, session_date, published_at, title, "
-                "summary, url, publisher, tickers, ingested_at, run_id FROM incoming_headlines"
-            )
+            con.execute("INSERT INTO raw.headlines BY NAME FROM staged_headlines")
             # A story's id is fixed by its UTC day, so its copies can straddle two New York dates:
             # rebuild every story touched by the range from all of its raw copies.
             con.execute(
@@ -139,6 +168,7 @@ def replace_headlines(
             _log_ingestion(con, "headlines", ",".join(sorted(sources)), start, end, len(frame), run_id)
     finally:
         con.unregister("incoming_headlines")
+        con.execute("DROP TABLE IF EXISTS staged_headlines")
     return len(frame)
 
 
