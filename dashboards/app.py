@@ -9,6 +9,7 @@ Headline text goes into Dash components as text, never as HTML.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
@@ -19,6 +20,7 @@ from dashboards import data
 from dashboards.components import nav, parse_query
 from dashboards.components import test_label as _test_label  # noqa: F401  (the dashboards' test labels; tests import it here)
 from dashboards.pages import PAGES
+from dashboards.security import LOOPBACK_HOSTS, harden
 
 TITLE = "AI market impact"
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -38,8 +40,10 @@ def _routes() -> tuple[dict[str, ModuleType], ModuleType]:
     return routes, PAGES[0].load()
 
 
-def create_app(warehouse_path: str | Path | None = None, *, wait_s: float = 1.5, poll_ms: int = 3000) -> dash.Dash:
-    """The dashboard over ``warehouse_path`` (default: $IMPACT_WAREHOUSE or data/warehouse.duckdb), read-only."""
+def create_app(warehouse_path: str | Path | None = None, *, wait_s: float = 1.5, poll_ms: int = 3000,
+               hosts: Iterable[str] = LOOPBACK_HOSTS) -> dash.Dash:
+    """The dashboard over ``warehouse_path`` (default: $IMPACT_WAREHOUSE or data/warehouse.duckdb), read-only,
+    answering requests for ``hosts`` only, with the security headers of :mod:`dashboards.security`."""
     store = data.Store(warehouse_path, wait_s=wait_s)
     app = dash.Dash(__name__, title=TITLE, suppress_callback_exceptions=True, update_title=None,
                     assets_folder=str(ASSETS))
@@ -83,4 +87,5 @@ def create_app(warehouse_path: str | Path | None = None, *, wait_s: float = 1.5,
 
     for module in dict.fromkeys(routes.values()):
         module.register(app, store)
+    harden(app, hosts)
     return app
