@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -44,7 +43,7 @@ def register(value: str | None) -> None:
 
 def secret_values() -> list[str]:
     """Every secret value known now: the configured secret variables that are set, and the registered keys."""
-    found = {os.environ.get(name, "").strip() for name in settings.SECRETS} | _registered
+    found = {settings.secret(name) or "" for name in settings.SECRETS} | _registered
     return sorted((v for v in found if len(v) >= MIN_LENGTH), key=len, reverse=True)
 
 

@@ -1,6 +1,7 @@
 """Every environment variable the product reads, declared once: name, type, default, meaning, secret flag.
 
-A shared leaf: imports only the standard library and :mod:`pipelines.errors`. Nothing is read at
+A shared leaf: imports only the standard library, :mod:`pipelines.errors` and the (import-light) source
+registry :mod:`pipelines.sources` for the source names. Nothing is read at
 import time: :meth:`Settings.from_env` reads the environment when called, and :func:`value` reads
 one variable (for callers that need only it, such as the warehouse path). A malformed value raises
 :class:`SettingsError` naming the variable and what it accepts.
@@ -23,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import ImpactError
+from pipelines.sources import NEWS_SOURCES, PRICE_SOURCES  # the source registry: the names accepted below
 
-PRICE_SOURCES: tuple[str, ...] = ("demo", "yahoo", "files")
-"""Names ``IMPACT_PRICE_SOURCE`` (and ``impact ingest --source``) accept."""
-NEWS_SOURCES: tuple[str, ...] = ("demo", "yahoo", "alphavantage", "fmp", "files")
-"""Names ``IMPACT_NEWS_SOURCES`` (and ``--news-source``) accept."""
+_PRICE_NAMES = ", ".join(f"`{name}`" for name in PRICE_SOURCES[:-1]) + f" or `{PRICE_SOURCES[-1]}`"
+_NEWS_NAMES = ", ".join(f"`{name}`" for name in NEWS_SOURCES)
 
 
 class SettingsError(ImpactError, ValueError):
@@ -129,10 +129,9 @@ VARIABLES: tuple[Variable, ...] = (
              "`.dagster` beside the warehouse"),
     Variable("XDG_DATA_HOME", _path, None, "user data folder: an installed (not checkout) copy keeps its warehouse in "
              "`ai-market-impact/` there", "`~/.local/share`", read_by="pipelines/locations.py"),
-    Variable("IMPACT_PRICE_SOURCE", _choice(PRICE_SOURCES), "demo", "`demo`, `yahoo` or `files`", "`demo`"),
+    Variable("IMPACT_PRICE_SOURCE", _choice(PRICE_SOURCES), "demo", _PRICE_NAMES, "`demo`"),
     Variable("IMPACT_PRICE_PATH", _path, None, "folder/file for `files`"),
-    Variable("IMPACT_NEWS_SOURCES", _names(NEWS_SOURCES), ("demo",),
-             "comma list of `demo`, `yahoo`, `alphavantage`, `fmp`, `files`", "`demo`"),
+    Variable("IMPACT_NEWS_SOURCES", _names(NEWS_SOURCES), ("demo",), f"comma list of {_NEWS_NAMES}", "`demo`"),
     Variable("IMPACT_NEWS_PATH", _path, None, "folder/file for `files` news"),
     Variable("IMPACT_TICKERS", _names(upper=True), None, "comma list", "the AI universe + SPY, QQQ, SMH"),
     Variable("IMPACT_HISTORY_START", _date, date(2023, 1, 2), "first partition", "`2023-01-02`"),

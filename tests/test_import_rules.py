@@ -21,7 +21,8 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "dashboards": (("dagster", "pipelines", "duckdb"), (*SHARED_LEAVES, "pipelines.warehouse.read", "pipelines.warehouse.connection",
                                                        "dashboards.data:duckdb")),
     "pipelines.warehouse": (("dagster", "pipelines", "dashboards"), tuple(SHARED_LEAVES)),
-    "pipelines.settings": (("pipelines", "models", "dashboards", "dagster", "pandas", "duckdb"), ("pipelines.errors",)),
+    "pipelines.settings": (("pipelines", "models", "dashboards", "dagster", "pandas", "duckdb"),
+                           ("pipelines.errors", "pipelines.settings:pipelines.sources")),
     "pipelines.errors": (("pipelines", "models", "dashboards", "dagster"), ()),
     "pipelines.universe": (("pipelines", "models", "dashboards", "dagster"), ()),
     "pipelines.locations": (("pipelines", "models", "dashboards", "dagster"), ("pipelines.settings",)),
@@ -73,6 +74,15 @@ def test_rooms_import_only_what_they_may(room):
             ) and not _matches(name, room):
                 breaches.append(f"{module} imports {name}")
     assert not breaches, "\n".join(sorted(set(breaches)))
+
+
+def test_the_source_registry_is_light_at_import():
+    """pipelines/settings.py reads the source names from pipelines.sources: importing it loads no source module."""
+    import sys
+
+    heavy = [name for name, top in _imports(SOURCES["pipelines.sources"]) if top
+             and name.split(".")[0] not in sys.stdlib_module_names and name != "__future__"]
+    assert heavy == [], f"pipelines/sources/__init__.py imports {heavy} at module level"
 
 
 DEV_TOOLS = ("pipelines.bootstrap", "pipelines.sources.demo_calibration")

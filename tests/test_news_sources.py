@@ -530,3 +530,67 @@ def test_real_exports_agree_on_utc_instants(real_av: pd.DataFrame, real_fmp: dic
     pairs = [(t, fmp_times[key(u)]) for u, t in zip(real_av["url"], real_av["published_at"]) if key(u) in fmp_times]
     assert len(pairs) >= 30
     assert all(av == fm for av, fm in pairs)
+
+
+# --------------------------------------------------------------------------- the source registry
+
+
+def test_every_registered_source_resolves_and_declares_what_it_needs() -> None:
+    from pipelines import settings, sources
+
+    assert settings.PRICE_SOURCES == tuple(sources.PRICE) and settings.NEWS_SOURCES == tuple(sources.NEWS)
+    for kind, registry, method in (("price", sources.PRICE, "fetch_prices"), ("news", sources.NEWS, "fetch_headlines")):
+        for name, entry in registry.items():
+            module, _, attribute = entry.target.partition(":")
+            cls = getattr(__import__(module, fromlist=[attribute]), attribute)
+            assert callable(getattr(cls, method, None)), f"{kind} source {name}: {cls} has no {method}"
+            assert getattr(cls, "api_key_env", None) == entry.key, f"{name}: the key variable is declared twice"
+            if entry.key:
+                assert entry.key in settings.SECRETS and entry.url in settings.BY_NAME and entry.key in entry.needs
+
+
+def test_the_registry_builds_sources_from_their_needs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pipelines.sources import NEWS, Source, make_news_source, make_price_source
+
+    with pytest.raises(ValueError, match=r"'files' news source needs a path \(--news-path DIR or IMPACT_NEWS_PATH\)"):
+        make_news_source("files")
+    with pytest.raises(ValueError, match="unknown price source 'reuters'; choose one of demo, yahoo, files"):
+        make_price_source("reuters")
+    assert make_price_source("files", tmp_path).path == tmp_path
+    monkeypatch.setenv("IMPACT_ALPHAVANTAGE_URL", "http://127.0.0.1:9/av")
+    assert make_news_source("alphavantage").base_url == "http://127.0.0.1:9/av"
+    # Adding a source: its module plus one entry.
+    monkeypatch.setitem(NEWS, "fixture", Source("fixture", "pipelines.sources.news_files:FileNewsSource", "t", path="--x"))
+    assert isinstance(make_news_source("fixture", FIXTURES), FileNewsSource)
+
+
+# --------------------------------------------------------------------------- headline tickers
+
+
+def _headlines(*tickers: object) -> pd.DataFrame:
+    return pd.DataFrame({"published_at": [f"2025-01-2{i}T15:00:00Z" for i in range(len(tickers))],
+                         "title": [f"story {i}" for i in range(len(tickers))], "tickers": list(tickers), "source": "t"})
+
+
+@pytest.mark.parametrize("bad", [["NVDA", "$AMD"], "nvda, N/A", ["NV DA"], ["TOOLONGSYMBOL1234"], ["NVDA", "CRYPTO:BTC"]])
+def test_headline_tickers_are_validated_like_price_tickers(bad: object) -> None:
+    from pipelines.sources.base import validate_headlines, validate_prices
+
+    with pytest.raises(DataValidationError, match="invalid ticker") as caught:
+        validate_headlines(_headlines(["MSFT"], bad, ["AMD"]), "feed.json")
+    assert caught.value.row == 2 and caught.value.field == "tickers" and str(caught.value).startswith("feed.json, row 2")
+    good = validate_headlines(_headlines(["brk.b", "^GSPC"], "BTC-USD, EURUSD=X"), "feed.json")
+    assert list(good["tickers"]) == [["BRK.B", "^GSPC"], ["BTC-USD", "EURUSD=X"]]
+    symbol = bad[-1] if isinstance(bad, list) else "N/A"
+    prices = pd.DataFrame({"ticker": [symbol], "date": ["2025-01-21"], "open": [1], "high": [1], "low": [1], "close": [1],
+                           "volume": [1], "source": ["t"]})
+    with pytest.raises(DataValidationError, match="invalid ticker"):  # the same rule for a price row
+        validate_prices(prices, "prices.csv")
+
+
+def test_alphavantage_topic_tags_are_not_tickers() -> None:
+    from pipelines.sources.alphavantage import parse_alphavantage_feed
+
+    item = {"title": "Bitcoin and Nvidia", "url": "https://x/1", "time_published": "20250127T143000",
+            "ticker_sentiment": [{"ticker": "NVDA"}, {"ticker": "CRYPTO:BTC"}, {"ticker": "FOREX:USD"}]}
+    assert list(parse_alphavantage_feed([item], "t")["tickers"]) == [["NVDA"]]

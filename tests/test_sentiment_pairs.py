@@ -85,7 +85,7 @@ def test_samples_keep_a_headlines_pairs_together_and_are_seeded():
 
 
 def test_backend_registry_names_the_choices():
-    import pipelines  # noqa: F401  (loading pipelines registers 'remote', which speaks HTTP)
+    import pipelines.sources.inference  # noqa: F401  (registers 'remote', which speaks HTTP)
 
     assert set(sentiment.BACKENDS) == {"local", "llm", "remote"}
     with pytest.raises(ValueError, match="local, llm, remote"):

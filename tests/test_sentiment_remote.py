@@ -196,7 +196,6 @@ def test_unreachable_server_and_missing_url():
 
 def test_the_backend_registry_builds_it_and_the_token_never_shows(server):
     """pipelines registers 'remote' in models.sentiment.BACKENDS; a server echoing the bearer token leaks nothing."""
-    import pipelines  # noqa: F401  (loading pipelines registers the HTTP backends)
     from models.sentiment import BackendConfig, load_classifier
 
     token = "remote-token-5e0c91"

@@ -7,8 +7,8 @@ Backends are chosen by name from :data:`BACKENDS` (each has ``model_id``, ``mode
 * ``llm``: any Hugging Face causal LM (hub id, local folder or GGUF) scored by next-token label
   log-probabilities with a target-aware prompt, on CUDA in bf16 when present (:mod:`models.sentiment.llm`).
 * ``remote``: the same prompt sent to an OpenAI-compatible completions server. It speaks HTTP, which
-  models/ may not, so it lives in ``pipelines/sources/inference.py`` and ``pipelines`` registers it
-  here when it loads (:func:`register_backend`).
+  models/ may not, so it lives in ``pipelines/sources/inference.py``, which registers it here when
+  imported (:func:`register_backend`).
 
 Importing this package is cheap; torch and transformers load with the first model.
 """

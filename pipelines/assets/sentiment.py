@@ -43,6 +43,7 @@ class SentimentResource(dg.ConfigurableResource):
 
 @lru_cache(maxsize=2)
 def _cached_classifier(backend: str, model: str | None, device: str, url: str | None, timeout_s: float):
+    import pipelines.sources.inference  # noqa: F401  (registers the HTTP backend "remote")
     from models.sentiment import BackendConfig, load_classifier
 
     return load_classifier(BackendConfig(backend, model, device, url, timeout_s, config.secret(API_KEY_ENV)))

@@ -39,6 +39,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _load(backend: str, model: str | None, device: str, url: str | None):
+    import pipelines.sources.inference  # noqa: F401  (registers the HTTP backend "remote")
     from models.sentiment import BackendConfig, load_classifier
     from pipelines.settings import secret
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipelines.errors import DataValidationError, SourceError, TransientSourceError
 from pipelines.secrets import redact
+from pipelines.sources import NEWS
 from pipelines.sources.base import HEADLINE_COLUMNS, validate_headlines
 from pipelines.sources.http import KeyedJsonApi
 from pipelines.sources.news_common import (
@@ -29,7 +30,8 @@ from pipelines.sources.news_common import (
     select_headlines,
 )
 
-API_KEY_ENV = "ALPHAVANTAGE_API_KEY"
+API_KEY_ENV: str = NEWS["alphavantage"].key or ""
+"""The variable holding the key: declared with the source in the registry (pipelines/sources/__init__.py)."""
 DEFAULT_URL = "https://www.alphavantage.co/query"
 ALPHAVANTAGE_CSV_COLUMNS: tuple[str, ...] = (
     "title",
@@ -48,6 +50,8 @@ MAX_PAGES = 20
 
 _COMPACT = re.compile(r"\d{8}T\d{4}(\d{2})?")
 _RATE_LIMIT = re.compile(r"(?i)rate limit|call frequency|requests per|calls per")
+_TOPIC = re.compile(r"(?i)(CRYPTO|FOREX):")
+"""ticker_sentiment also tags coins and currencies (CRYPTO:BTC, FOREX:USD): topics, not listed stocks."""
 _FILE_TICKER = re.compile(r"(?i)([a-z][a-z0-9.]{0,9})[_-]news|news[_-]([a-z][a-z0-9.]{0,9})")
 
 
@@ -84,7 +88,8 @@ def parse_alphavantage_feed(items: Sequence[Any], origin: str, *, source: str = 
                 "summary": clean_text(item.get("summary")),
                 "url": url,
                 "publisher": clean_text(item.get("source")) or domain_of(url),
-                "tickers": [str(s["ticker"]) for s in sentiment if isinstance(s, dict) and s.get("ticker")],
+                "tickers": [str(s["ticker"]) for s in sentiment
+                            if isinstance(s, dict) and s.get("ticker") and not _TOPIC.match(str(s["ticker"]))],
                 "source": source,
             }
         )

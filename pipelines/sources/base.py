@@ -50,6 +50,9 @@ PRICE_LIMITS: dict[str, tuple[float, float, bool]] = {
 }
 """Per numeric field: (low, high, low inclusive); values must be finite, above low and below high."""
 
+TICKER_SYMBOL = re.compile(r"[A-Z0-9.^=\-]{1,15}")
+"""What a ticker symbol may look like in a price or a headline row: NVDA, BRK.B, ^GSPC, EURUSD=X, BTC-USD."""
+
 HEADLINE_COLUMNS: tuple[str, ...] = (
     "headline_id",
     "published_at",
@@ -129,7 +132,7 @@ def validate_prices(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         raise DataValidationError(origin, "missing column 'source'", field="source")
 
     tickers = frame["ticker"]
-    bad_ticker = tickers.isna() | ~tickers.astype(str).str.fullmatch(r"[A-Z0-9.^=\-]{1,15}")
+    bad_ticker = tickers.isna() | ~tickers.astype(str).str.fullmatch(TICKER_SYMBOL.pattern)
     if bad_ticker.any():
         i = int(np.flatnonzero(bad_ticker.to_numpy())[0])
         raise DataValidationError(origin, f"invalid ticker {tickers.iloc[i]!r}", row=_row_label(frame, i), field="ticker")
@@ -181,7 +184,8 @@ _LATEST_STAMP = pd.Timestamp("2200-01-01", tz="UTC")
 def validate_headlines(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     """Coerce a headline frame to the canonical columns, compute ids and merge duplicates.
 
-    A headline without a parsable timestamp or without a title is an error naming the row.
+    A headline without a parsable timestamp, without a title, or with a ticker that is no symbol (the
+    same rule as :func:`validate_prices`: :data:`TICKER_SYMBOL`) is an error naming the row.
     Duplicates (same normalised title on the same UTC day) collapse into one row whose tickers
     are the union and whose timestamp is the earliest.
     """
@@ -237,7 +241,11 @@ def validate_headlines(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
             value = [v for v in re.split(r"[,;\s]+", value) if v]
         if not isinstance(value, (list, tuple, np.ndarray)):
             raise DataValidationError(origin, f"tickers must be a list or a comma-separated string, got {value!r}", row=row, field="tickers")
-        return sorted({str(v).strip().upper() for v in value if str(v).strip()})
+        symbols = sorted({str(v).strip().upper() for v in value if str(v).strip()})
+        bad = [symbol for symbol in symbols if not TICKER_SYMBOL.fullmatch(symbol)]
+        if bad:
+            raise DataValidationError(origin, f"invalid ticker {bad[0]!r} in the headline's tickers", row=row, field="tickers")
+        return symbols
 
     frame["tickers"] = [tickers_of(v, i + 1) for i, v in enumerate(frame["tickers"])]
     frame["headline_id"] = [headline_id(t, p) for t, p in zip(frame["title"], frame["published_at"])]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from pipelines.errors import DataValidationError, SourceError, TransientSourceError
 from pipelines.secrets import redact
+from pipelines.sources import NEWS
 from pipelines.sources.base import HEADLINE_COLUMNS, validate_headlines
 from pipelines.sources.http import KeyedJsonApi
 from pipelines.sources.news_common import (
@@ -28,7 +29,8 @@ from pipelines.sources.news_common import (
     select_headlines,
 )
 
-API_KEY_ENV = "FMP_API_KEY"
+API_KEY_ENV: str = NEWS["fmp"].key or ""
+"""The variable holding the key: declared with the source in the registry (pipelines/sources/__init__.py)."""
 DEFAULT_URL = "https://financialmodelingprep.com/api/v3/stock_news"
 FMP_CSV_COLUMNS: tuple[str, ...] = ("symbol", "publishedDate", "title", "image", "site", "text", "url")
 FMP_REQUIRED: tuple[str, ...] = ("symbol", "publishedDate", "title")

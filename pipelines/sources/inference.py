@@ -1,7 +1,8 @@
 """The ``remote`` sentiment backend: a bigger LLM on a GPU host behind the OpenAI-compatible completions API.
 
-It lives in pipelines/ because it speaks HTTP (models/ may not); ``pipelines/__init__.py`` registers
-it in :data:`models.sentiment.BACKENDS`. Requests go through the project's one HTTP client
+It lives in pipelines/ because it speaks HTTP (models/ may not); importing this module registers it
+in :data:`models.sentiment.BACKENDS` (the sentiment asset and ``impact sentiment`` import it before
+they load a backend). Requests go through the project's one HTTP client
 (:func:`pipelines.sources.http.request_json`): the same retries, backoff and secret redaction as
 the news APIs; the bearer token travels in the ``Authorization`` header, never in a URL.
 
@@ -32,7 +33,7 @@ from typing import Any
 
 import requests
 
-from models.sentiment import BackendConfig
+from models.sentiment import BackendConfig, register_backend
 from models.sentiment.prompt import CONTENT_FREE, build_prompt, prompt_digest
 from models.sentiment.text import (
     LABELS,
@@ -218,7 +219,10 @@ def _label_of(token: str) -> str | None:
 
 
 def remote_backend(config: BackendConfig) -> RemoteClassifier:
-    """The ``remote`` entry of :data:`models.sentiment.BACKENDS` (registered by ``pipelines/__init__.py``)."""
+    """The ``remote`` entry of :data:`models.sentiment.BACKENDS`."""
     if not config.url:
         raise ValueError("backend 'remote' needs a URL (IMPACT_SENTIMENT_URL or --url), e.g. http://gpu-host:8000/v1")
     return RemoteClassifier(config.url, config.model or "default", timeout_s=config.timeout_s, api_key=config.api_key)
+
+
+register_backend("remote", remote_backend)
