@@ -1,0 +1,306 @@
+"""`impact serve`: the real stack (private PostgreSQL, dagster-daemon, dagster-webserver) runs a schedule whose
+cron comes from the settings, the analyze job follows by the sensor, a SIGKILLed daemon comes back; and the
+faults (port in use, unreachable PostgreSQL, a second serve, a stale postmaster.pid) end in one clear line.
+
+The private cluster runs as the ``postgres`` user when the tests run as root, so its folders are made under a
+world-traversable temporary folder (pytest's own is private to root).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.postgres import (
+    PostgresError,
+    PrivateCluster,
+    _as_server_user,
+    check_connection,
+    free_port,
+    redact,
+    server_bin,
+)
+from pipelines.serve import InstanceLock
+
+IMPACT = Path(sys.executable).with_name("impact")
+AS_OF = date(2025, 3, 31)
+"""The demo market's last session: the schedule ingests it (IMPACT_SCHEDULE_AS_OF) whatever today is."""
+TICKERS = "NVDA,SPY,SMH"
+PRICE_CHECKS = {
+    "prices_are_positive",
+    "ohlc_consistent",
+    "no_outsized_moves",
+    "no_missing_sessions",
+    "prices_not_stale",
+}
+
+needs_postgres = pytest.mark.skipif(
+    not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")), reason="PostgreSQL server binaries not installed"
+)
+
+
+@pytest.fixture
+def open_folder() -> Iterator[Path]:
+    """A temporary folder the ``postgres`` user can reach (0755 under /tmp), removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="impact-serve-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def environment(folder: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("IMPACT_", "DAGSTER_"))}
+    return {**env, "IMPACT_WAREHOUSE": str(folder / "warehouse.duckdb"), "COLUMNS": "200", **extra}
+
+
+def impact_serve(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([str(IMPACT), "serve", *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def failure(done: subprocess.CompletedProcess) -> str:
+    """stderr of a serve that refused: exit 1, one line, no trace."""
+    assert done.returncode == 1, f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+    assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------------------------ fast faults
+
+
+def test_port_in_use_is_one_clear_line(open_folder):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = impact_serve("--port", str(port), env=environment(open_folder))
+    assert f"port {port} on 127.0.0.1 is in use" in failure(done)
+    assert not (open_folder / ".postgres").exists()  # refused before anything was started
+
+
+def test_a_second_serve_on_the_instance_is_refused(open_folder):
+    home = open_folder / ".dagster-serve"
+    home.mkdir()
+    lock = InstanceLock(home)
+    lock.acquire()  # what a running serve holds
+    try:
+        done = impact_serve("--port", str(free_port()), env=environment(open_folder))
+    finally:
+        lock.release()
+    line = failure(done)
+    assert f"another `impact serve` (pid {os.getpid()}) is running on the instance {home}" in line
+
+
+def test_remote_host_needs_allow_remote(open_folder):
+    done = impact_serve("--host", "0.0.0.0", env=environment(open_folder))
+    assert done.returncode == 2
+    assert "--allow-remote" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unreachable_postgres_names_the_url_without_its_password(open_folder):
+    url = f"postgresql://dagster:s3cret-pw@127.0.0.1:{free_port()}/dagster"
+    done = impact_serve("--port", str(free_port()), env=environment(open_folder, IMPACT_DAGSTER_POSTGRES_URL=url))
+    line = failure(done)
+    assert line.startswith(f"impact serve failed: cannot connect to PostgreSQL at {redact(url)}: ")
+    assert "s3cret-pw" not in done.stdout + done.stderr
+    assert "dagster:***@127.0.0.1" in line
+
+
+def test_missing_server_binaries_say_what_to_install(tmp_path):
+    with pytest.raises(
+        PostgresError, match=r"no PostgreSQL server found .*apt-get install postgresql.*IMPACT_DAGSTER_POSTGRES_URL"
+    ):
+        server_bin(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PrivateCluster]:
+    """One private cluster (initdb once) for the tests that start and stop it."""
+    folder = Path(tempfile.mkdtemp(prefix="impact-pg-"))
+    folder.chmod(0o755)
+    created = PrivateCluster(folder / ".postgres")
+    yield created
+    created.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@needs_postgres
+def test_wrong_password_is_reported_with_the_url_redacted(cluster):
+    check_connection(cluster.start())
+    wrong = f"postgresql://impact:not-the-password@127.0.0.1:{cluster.port}/dagster"
+    with pytest.raises(PostgresError) as raised:
+        check_connection(wrong)
+    message = str(raised.value)
+    assert f"cannot connect to PostgreSQL at postgresql://impact:***@127.0.0.1:{cluster.port}/dagster" in message
+    assert "password authentication failed" in message and "not-the-password" not in message
+
+
+@needs_postgres
+def test_postmaster_pid_left_by_a_killed_server_is_recovered(cluster):
+    cluster.start()
+    pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (cluster.data / "postmaster.pid").exists()  # the crash left it
+    check_connection(cluster.start())
+
+
+@needs_postgres
+def test_postmaster_pid_naming_a_live_unrelated_process_is_recovered(cluster):
+    """After a reboot the PID in a stale postmaster.pid can be another program's, of the same user: PostgreSQL
+    alone refuses to start ("lock file already exists") and ``pg_ctl stop`` would signal that program."""
+    cluster.start()
+    cluster.stop()
+    demote, _ = _as_server_user()
+    other = subprocess.Popen(["sleep", "120"], preexec_fn=demote)  # the user the server runs as
+    try:
+        (cluster.data / "postmaster.pid").write_text(f"{other.pid}\n{cluster.data}\n")
+        check_connection(cluster.start())
+        assert other.poll() is None  # and it was not signalled
+    finally:
+        other.kill()
+        other.wait()
+
+
+# ------------------------------------------------------------------------------------------ the whole stack
+
+
+def _wait(what: str, predicate, timeout_s: float, log: Path):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(1)
+    raise AssertionError(
+        f"timed out after {timeout_s:.0f} s waiting for {what}; serve's output:\n{log.read_text()[-6000:]}"
+    )
+
+
+@needs_postgres
+@pytest.mark.slow
+def test_schedule_fires_on_postgres_and_survives_a_killed_daemon(open_folder, monkeypatch):
+    import dagster as dg
+
+    from pipelines.postgres import sqlalchemy_url
+
+    monkeypatch.delenv("IMPACT_DAGSTER_POSTGRES_URL", raising=False)
+    log = open_folder / "serve.log"
+    port = free_port()
+    env = environment(
+        open_folder,
+        IMPACT_PRICES_SCHEDULE="* * * * *",
+        IMPACT_SCHEDULE_STATUS="running",
+        IMPACT_SCHEDULE_AS_OF=AS_OF.isoformat(),
+        IMPACT_TICKERS=TICKERS,
+        IMPACT_PRICE_SOURCE="demo",
+    )
+    with open(log, "w") as out:
+        serve = subprocess.Popen(
+            [str(IMPACT), "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        storage = _wait("the PostgreSQL line", lambda: re.search(r"on 127\.0\.0\.1:(\d+)\n", log.read_text()), 120, log)
+        cluster = PrivateCluster(open_folder / ".postgres")
+        cluster.port = int(storage.group(1))
+        monkeypatch.setenv("IMPACT_DAGSTER_POSTGRES_URL", sqlalchemy_url(cluster.url()))  # dagster.yaml reads it
+        instance = dg.DagsterInstance.from_config(str(open_folder / ".dagster-serve"))
+        by_schedule = dg.RunsFilter(job_name="ingest_prices", tags={"dagster/schedule_name": "prices_after_close"})
+
+        # The tick launches the run, recorded in PostgreSQL; it ingests the day and runs every check.
+        first = _wait(
+            "a successful scheduled run",
+            lambda: next((r for r in instance.get_runs(by_schedule) if r.status == dg.DagsterRunStatus.SUCCESS), None),
+            240,
+            log,
+        )
+        assert first.tags["dagster/partition"] == AS_OF.isoformat()
+        checks = {
+            e.dagster_event.event_specific_data.asset_check_key.name: e.dagster_event.event_specific_data.passed
+            for e in instance.all_logs(first.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        }
+        assert checks == dict.fromkeys(PRICE_CHECKS, True)
+        with Cursor(cluster.url()) as cursor:
+            cursor.execute("SELECT status FROM runs WHERE run_id = %s", (first.run_id,))
+            assert cursor.fetchone() == ("SUCCESS",)
+
+        # The sensor launches analyze after it, by itself.
+        _wait(
+            "analyze launched by the sensor",
+            lambda: instance.get_runs(dg.RunsFilter(job_name="analyze", tags={"impact/after-run": first.run_id})),
+            90,
+            log,
+        )
+
+        # SIGKILL the daemon: serve restarts it, the history is still there and the next tick runs.
+        daemon = int(re.findall(r"dagster-daemon started \(pid (\d+)\)", log.read_text())[-1])
+        os.kill(daemon, signal.SIGKILL)
+        killed_at = time.time()
+        _wait(
+            "the daemon's restart",
+            lambda: f"dagster-daemon (pid {daemon}) exited with -9: restarting it" in log.read_text(),
+            30,
+            log,
+        )
+        assert instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.SUCCESS
+        _wait(
+            "a tick after the restart",
+            lambda: [r for r in instance.get_run_records(by_schedule) if r.create_timestamp.timestamp() > killed_at],
+            150,
+            log,
+        )
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        code = serve.wait(90)
+    assert code == 0, log.read_text()[-4000:]
+    text = log.read_text()
+    assert "PostgreSQL stopped" in text and not (open_folder / ".postgres" / "data" / "postmaster.pid").exists()
+    for pid in map(int, re.findall(r"started \(pid (\d+)\)", text)):
+        assert not _alive(pid), f"child {pid} outlived serve"
+    with duckdb.connect(str(open_folder / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT ticker FROM core.prices WHERE date = ? ORDER BY ticker", [AS_OF]).fetchall()
+    assert [r[0] for r in rows] == sorted(TICKERS.split(","))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class Cursor:
+    """A cursor on ``url`` for the duration of a ``with`` block (autocommit)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg2
+
+        self.connection = psycopg2.connect(url, connect_timeout=10)
+        self.connection.autocommit = True
+
+    def __enter__(self):
+        return self.connection.cursor()
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()
