@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboards.app import create_app  # noqa: E402
 from pipelines import warehouse  # noqa: E402
-from pipelines.assets.sentiment import DAILY_SENTIMENT_SQL  # noqa: E402
+from pipelines.warehouse.marts import DAILY_SENTIMENT_SQL  # noqa: E402
 
 CALLBACK_TARGET_MS, PAINT_TARGET_S = 300.0, 2.0
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

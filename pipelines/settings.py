@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -101,6 +102,13 @@ def _names(choices: tuple[str, ...] | None = None, upper: bool = False) -> Calla
     return _kind(f"comma list of {', '.join(choices)}" if choices else "comma list")(parse)
 
 
+@_kind("size, e.g. 4GB or 512MiB")
+def _size(raw: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", raw, flags=re.IGNORECASE):
+        raise ValueError("expected a size: a number and KB, MB, GB, TB (1000^i) or KiB, MiB, GiB, TiB (1024^i), e.g. 4GB")
+    return raw
+
+
 @dataclass(frozen=True)
 class Variable:
     """One environment variable: its name, how it parses, its default and what it means."""
@@ -125,6 +133,13 @@ class Variable:
 VARIABLES: tuple[Variable, ...] = (
     Variable("IMPACT_WAREHOUSE", _path, None, "DuckDB file",
              "`data/warehouse.duckdb` in a checkout, else `$XDG_DATA_HOME/ai-market-impact/warehouse.duckdb`"),
+    Variable("IMPACT_DUCKDB_MEMORY_LIMIT", _size, None, "DuckDB memory limit of every warehouse connection",
+             "DuckDB's: 80% of RAM"),
+    Variable("IMPACT_DUCKDB_THREADS", _number(int, 1), None, "DuckDB threads of every warehouse connection",
+             "DuckDB's: one per core"),
+    Variable("IMPACT_DUCKDB_TEMP_DIR", _path, None, "where DuckDB spills to disk (never beside the warehouse)",
+             "`ai-market-impact-<uid>` in the system temp folder"),
+    Variable("IMPACT_DUCKDB_TEMP_LIMIT", _size, "8GB", "most disk DuckDB may spill to", "`8GB`"),
     Variable("DAGSTER_HOME", _path, None, "Dagster instance folder (run history, `dagster.yaml`)",
              "`.dagster` beside the warehouse"),
     Variable("XDG_DATA_HOME", _path, None, "user data folder: an installed (not checkout) copy keeps its warehouse in "
@@ -211,6 +226,10 @@ class Settings:
     """The product's configuration, typed, without secrets. Build with :meth:`from_env`."""
 
     warehouse: Path | None = BY_NAME["IMPACT_WAREHOUSE"].default
+    duckdb_memory_limit: str | None = BY_NAME["IMPACT_DUCKDB_MEMORY_LIMIT"].default
+    duckdb_threads: int | None = BY_NAME["IMPACT_DUCKDB_THREADS"].default
+    duckdb_temp_dir: Path | None = BY_NAME["IMPACT_DUCKDB_TEMP_DIR"].default
+    duckdb_temp_limit: str = BY_NAME["IMPACT_DUCKDB_TEMP_LIMIT"].default
     dagster_home: Path | None = BY_NAME["DAGSTER_HOME"].default
     price_source: str = BY_NAME["IMPACT_PRICE_SOURCE"].default
     price_path: Path | None = BY_NAME["IMPACT_PRICE_PATH"].default
@@ -248,6 +267,10 @@ class Settings:
 
 FIELD_VARIABLES: dict[str, str] = {
     "IMPACT_WAREHOUSE": "warehouse",
+    "IMPACT_DUCKDB_MEMORY_LIMIT": "duckdb_memory_limit",
+    "IMPACT_DUCKDB_THREADS": "duckdb_threads",
+    "IMPACT_DUCKDB_TEMP_DIR": "duckdb_temp_dir",
+    "IMPACT_DUCKDB_TEMP_LIMIT": "duckdb_temp_limit",
     "DAGSTER_HOME": "dagster_home",
     "IMPACT_PRICE_SOURCE": "price_source",
     "IMPACT_PRICE_PATH": "price_path",

@@ -128,7 +128,7 @@ def test_a_failed_conversion_leaves_the_file_unchanged_and_says_why(tmp_path):
     with duckdb.connect(str(path)) as con:
         if con.execute(VERSION_SQL).fetchone()[0] == "v1.4.0+":
             pytest.skip("this duckdb writes v1.4.0 by default: nothing to convert")
-        con.execute("CREATE TABLE keep AS SELECT 1 AS n")
+        con.execute("CREATE SCHEMA core; CREATE TABLE core.keep AS SELECT 1 AS n")  # an impact warehouse (no marker)
     blocker = tmp_path / "old.duckdb.converting"
     blocker.mkdir()  # the converted copy cannot be written there
     (blocker / "x").write_text("x")

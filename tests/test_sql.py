@@ -21,10 +21,10 @@ from typer.testing import CliRunner
 
 from pipelines import schema_doc, study, warehouse
 from pipelines import sql as engine
-from pipelines.assets.sentiment import DAILY_SENTIMENT_SQL
 from pipelines.commands.sql import repl, schema, sql
 from pipelines.resources import NewsSourceResource, PriceSourceResource
 from pipelines.runner import run_job
+from pipelines.warehouse.marts import DAILY_SENTIMENT_SQL
 
 DEMO = (date(2023, 1, 3), date(2025, 3, 31))
 

@@ -8,7 +8,6 @@ import hashlib
 from datetime import UTC, datetime
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
 from pipelines import study
@@ -16,7 +15,7 @@ from pipelines.catalog import CATALOG, load_catalog
 from pipelines.errors import ImpactError
 from pipelines.partitions import permanent_failure
 from pipelines.resources import WarehouseResource
-from pipelines.warehouse import transaction
+from pipelines.warehouse import replace_table, replace_tables
 
 PRICES = dg.AssetKey(["core", "prices"])
 HEADLINES = dg.AssetKey(["core", "headlines"])
@@ -31,17 +30,6 @@ EAGER = dg.AutomationCondition.eager()
 )
 def event_catalog() -> dg.DataVersion:
     return dg.DataVersion(hashlib.sha256(CATALOG.read_bytes()).hexdigest()[:16])
-
-
-def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Replace a table's rows with ``frame`` (the caller holds the transaction)."""
-    con.execute(f"DELETE FROM {table}")
-    if not frame.empty:
-        con.register("incoming", frame)
-        try:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
-        finally:
-            con.unregister("incoming")
 
 
 def _now() -> datetime:
@@ -60,14 +48,15 @@ def daily_abnormal_returns(context: dg.AssetExecutionContext, warehouse: Warehou
     with warehouse.writer() as con:
         returns = study.load_returns(con)
         daily = study.daily_abnormal_returns(returns).assign(computed_at=_now())
-        with transaction(con):
-            _replace_table(con, "mart.daily_abnormal_returns", daily)
+        replace_table(con, "mart.daily_abnormal_returns", daily)
     context.log.info(f"{len(daily)} stock-sessions with a full estimation window")
-    return dg.MaterializeResult(metadata={
-        "rows": len(daily),
-        "tickers": int(daily["ticker"].nunique()),
-        "abs_sar_above_4": int((daily["sar"].abs() >= study.DETECTION_THRESHOLD).sum()),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": len(daily),
+            "tickers": int(daily["ticker"].nunique()),
+            "abs_sar_above_4": int((daily["sar"].abs() >= study.DETECTION_THRESHOLD).sum()),
+        }
+    )
 
 
 @dg.asset(
@@ -92,14 +81,15 @@ def events(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
         table = pd.concat([curated, detected] if len(detected) else [curated], ignore_index=True)
         table["computed_at"] = _now()
         table["day0"] = pd.to_datetime(table["day0"]).dt.date
-        with transaction(con):
-            _replace_table(con, "core.events", table)
+        replace_table(con, "core.events", table)
     context.log.info(f"{len(curated)} curated and {len(detected)} detected events")
-    return dg.MaterializeResult(metadata={
-        "curated": len(curated),
-        "detected": len(detected),
-        "detected_with_headlines": int(detected["headline_ids"].map(len).gt(0).sum()) if len(detected) else 0,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "curated": len(curated),
+            "detected": len(detected),
+            "detected_with_headlines": int(detected["headline_ids"].map(len).gt(0).sum()) if len(detected) else 0,
+        }
+    )
 
 
 STUDY_TABLES = {
@@ -113,8 +103,13 @@ STUDY_TABLES = {
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(table.split("."), deps=[PRICES, dg.AssetKey(["core", "events"])], group_name="event_study",
-                     automation_condition=EAGER, kinds={"duckdb", "python"})
+        dg.AssetSpec(
+            table.split("."),
+            deps=[PRICES, dg.AssetKey(["core", "events"])],
+            group_name="event_study",
+            automation_condition=EAGER,
+            kinds={"duckdb", "python"},
+        )
         for table in STUDY_TABLES.values()
     ],
     description="Market-model event study (SPY, estimation [-250,-11]) of every event, one study per event.",
@@ -126,13 +121,13 @@ def event_study(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         pairs = study.study_pairs(events_frame, study.stocks_of(returns))
         tables = study.run_event_studies(returns, pairs)
         frames = _mart_frames(tables)
-        with transaction(con):
-            for name, table in STUDY_TABLES.items():
-                _replace_table(con, table, frames[name])
+        replace_tables(con, {table: frames[name] for name, table in STUDY_TABLES.items()})
     estimates = frames["estimates"]
     excluded = estimates[estimates["status"] != "ok"]
     if len(excluded):
-        context.log.warning(f"{len(excluded)} firm-events excluded, e.g. {excluded.iloc[0][['event_id', 'ticker', 'reason']].to_dict()}")
+        context.log.warning(
+            f"{len(excluded)} firm-events excluded, e.g. {excluded.iloc[0][['event_id', 'ticker', 'reason']].to_dict()}"
+        )
     for name, table in STUDY_TABLES.items():
         yield dg.MaterializeResult(asset_key=table.split("."), metadata={"rows": len(frames[name])})
 
@@ -142,8 +137,24 @@ def _mart_frames(tables: study.StudyTables) -> dict[str, pd.DataFrame]:
     now = _now()
     estimates = tables.estimates.assign(computed_at=now)
     estimates["day0"] = pd.to_datetime(estimates["day0"]).dt.date
-    estimates = estimates[["event_id", "ticker", "day0", "model", "benchmark", "status", "reason", "n_est", "df",
-                           "alpha", "beta", "sigma_e", "r2", "computed_at"]]
+    estimates = estimates[
+        [
+            "event_id",
+            "ticker",
+            "day0",
+            "model",
+            "benchmark",
+            "status",
+            "reason",
+            "n_est",
+            "df",
+            "alpha",
+            "beta",
+            "sigma_e",
+            "r2",
+            "computed_at",
+        ]
+    ]
     renamed = {"start": "tau_start", "end": "tau_end"}
     return {
         "estimates": estimates,

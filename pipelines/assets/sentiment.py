@@ -9,7 +9,6 @@ transaction. ``mart/daily_sentiment`` weights each pair by its relevance and joi
 session's abnormal return.
 """
 
-
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -94,7 +93,9 @@ def headline_sentiment(
     classifier = sentiment.build()
     model, version = classifier.model_id, classifier.model_version
     with warehouse.writer() as con:
-        headlines = con.execute("SELECT headline_id, title, tickers FROM core.headlines ORDER BY published_at, headline_id").df()
+        headlines = con.execute(
+            "SELECT headline_id, title, tickers FROM core.headlines ORDER BY published_at, headline_id"
+        ).df()
         scored_before = con.execute(
             "SELECT headline_id, ticker, relevance, coalesce(relation, '') AS relation, array_to_string(via, '|') AS via_key "
             "FROM core.headline_sentiment WHERE model = ? AND model_version = ?",
@@ -105,10 +106,14 @@ def headline_sentiment(
     keys = ["headline_id", "ticker", "relevance", "relation", "via_key"]
     done = pairs.assign(relation=pairs["relation"].fillna("")).merge(scored_before, on=keys, how="left", indicator=True)
     todo = pairs[(done["_merge"] == "left_only").to_numpy()].reset_index(drop=True)
-    context.log.info(f"{len(pairs)} (headline, ticker) pairs from {len(headlines)} headlines; {len(todo)} to score with {model} {version}")
+    context.log.info(
+        f"{len(pairs)} (headline, ticker) pairs from {len(headlines)} headlines; {len(todo)} to score with {model} {version}"
+    )
     predictions = score_pairs(classifier, todo["pair"].tolist(), batch_size=sentiment.batch_size)
-    scored = pd.DataFrame([p.as_dict() for p in predictions], columns=[
-        "label", "p_negative", "p_neutral", "p_positive", "score", "model", "model_version"])
+    scored = pd.DataFrame(
+        [p.as_dict() for p in predictions],
+        columns=["label", "p_negative", "p_neutral", "p_positive", "score", "model", "model_version"],
+    )
     scored = pd.concat([todo[["headline_id", "ticker", "relevance", "relation", "via"]], scored], axis=1)
     scored["scored_at"] = datetime.now(UTC)
     with warehouse.writer() as con:
@@ -116,35 +121,18 @@ def headline_sentiment(
         total = con.execute("SELECT count(*) FROM core.headline_sentiment WHERE model = ?", [model]).fetchall()[0][0]
     counts = scored["label"].value_counts().to_dict()
     relevance = pairs["relevance"].value_counts().to_dict()
-    return dg.MaterializeResult(metadata={
-        "model": model, "model_version": version, "pairs": len(pairs), "scored": written, "removed": removed,
-        "rows_for_model": int(total),
-        **{f"pairs_{level}": int(relevance.get(level, 0)) for level in ("direct", "indirect")},
-        **{f"scored_{label}": int(counts.get(label, 0)) for label in ("negative", "neutral", "positive")},
-    })
-
-
-DAILY_SENTIMENT_SQL = """
-DELETE FROM mart.daily_sentiment;
-INSERT INTO mart.daily_sentiment BY NAME
-WITH per_ticker AS (
-    SELECT s.ticker, h.session_date, s.model, s.model_version, s.label, s.score,
-           s.relevance, core.relevance_weight(s.relevance) AS weight
-    FROM core.headline_sentiment AS s JOIN core.headlines AS h USING (headline_id)
-    WHERE s.relevance <> 'none'
-)
-SELECT p.ticker, p.session_date AS date, p.model, any_value(p.model_version) AS model_version,
-       count(*) AS headlines,
-       count(*) FILTER (WHERE p.relevance = 'direct') AS direct_headlines,
-       count(*) FILTER (WHERE p.relevance = 'indirect') AS indirect_headlines,
-       sum(p.weight * p.score) / sum(p.weight) AS mean_score,
-       sum(p.weight * CASE WHEN p.label = 'negative' THEN 1.0 ELSE 0.0 END) / sum(p.weight) AS share_negative,
-       sum(p.weight * CASE WHEN p.label = 'positive' THEN 1.0 ELSE 0.0 END) / sum(p.weight) AS share_positive,
-       any_value(r.ar) AS ar, any_value(r.sar) AS sar
-FROM per_ticker AS p
-LEFT JOIN mart.daily_abnormal_returns AS r ON r.ticker = p.ticker AND r.date = p.session_date
-GROUP BY p.ticker, p.session_date, p.model
-"""
+    return dg.MaterializeResult(
+        metadata={
+            "model": model,
+            "model_version": version,
+            "pairs": len(pairs),
+            "scored": written,
+            "removed": removed,
+            "rows_for_model": int(total),
+            **{f"pairs_{level}": int(relevance.get(level, 0)) for level in ("direct", "indirect")},
+            **{f"scored_{label}": int(counts.get(label, 0)) for label in ("negative", "neutral", "positive")},
+        }
+    )
 
 
 @dg.asset(
@@ -159,10 +147,8 @@ GROUP BY p.ticker, p.session_date, p.model
 )
 def daily_sentiment(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.writer() as con:
-        with wh.transaction(con):
-            con.execute(DAILY_SENTIMENT_SQL)
-        rows, with_ar = con.execute("SELECT count(*), count(ar) FROM mart.daily_sentiment").fetchall()[0]
-    return dg.MaterializeResult(metadata={"rows": int(rows), "rows_with_ar": int(with_ar)})
+        rows, with_ar = wh.rebuild_daily_sentiment(con)
+    return dg.MaterializeResult(metadata={"rows": rows, "rows_with_ar": with_ar})
 
 
 SENTIMENT_ASSETS = [headline_sentiment, daily_sentiment]

@@ -3,9 +3,12 @@
 Imports no Dagster and nothing of ``pipelines`` but the shared leaves (errors, settings, locations),
 so dashboards and ``impact sql`` can use it cheaply.
 
-- ``connection``: the file, its storage format, read-only readers and lock waits, transactions;
-- ``schema``: tables, views, macros, comments and migrations;
-- ``writes``: partition replacements of prices, headlines and sentiment.
+- ``connection``: the file, its storage format, the locked connection configuration, read-only readers and
+  lock waits, transactions;
+- ``identity``: the ``meta.warehouse`` marker (application, schema version), refusing other applications' files;
+- ``schema``: tables, views, macros, comments and the versioned migrations;
+- ``writes``: partition replacements of prices, headlines and sentiment;
+- ``marts``: whole-table replacements of the events and the marts.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pipelines.locations import default_warehouse
 from pipelines.warehouse.connection import (
     STORAGE_VERSION,
     WAREHOUSE_ENV,
+    connection_config,
     database_file,
     is_lock_error,
     open_connection,
@@ -30,7 +34,16 @@ from pipelines.warehouse.connection import (
     warehouse_path,
     write_errors,
 )
-from pipelines.warehouse.schema import COMMENTS_SQL, MACROS_SQL, MIGRATIONS, SCHEMA_SQL, SENTIMENT_MACROS_SQL, prepare
+from pipelines.warehouse.marts import rebuild_daily_sentiment, replace_table, replace_tables
+from pipelines.warehouse.schema import (
+    COMMENTS_SQL,
+    MACROS_SQL,
+    MIGRATIONS,
+    SCHEMA_SQL,
+    SCHEMA_VERSION,
+    SENTIMENT_MACROS_SQL,
+    prepare,
+)
 from pipelines.warehouse.writes import replace_headlines, replace_pair_sentiment, replace_prices
 
 __all__ = [
@@ -39,18 +52,23 @@ __all__ = [
     "MIGRATIONS",
     "REPO_ROOT",
     "SCHEMA_SQL",
+    "SCHEMA_VERSION",
     "SENTIMENT_MACROS_SQL",
     "STORAGE_VERSION",
     "WAREHOUSE_ENV",
+    "connection_config",
     "database_file",
     "is_lock_error",
     "open_connection",
     "prepare",
     "query",
     "reader",
+    "rebuild_daily_sentiment",
     "replace_headlines",
     "replace_pair_sentiment",
     "replace_prices",
+    "replace_table",
+    "replace_tables",
     "transaction",
     "warehouse_path",
     "write_errors",
@@ -70,7 +88,11 @@ def __getattr__(name: str) -> Path:
 
 @contextmanager
 def writer(path: str | Path | None = None, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection with the schema in place; only Dagster runs and the CLI use it."""
+    """A read-write connection with the schema in place; only Dagster runs and the CLI use it.
+
+    Refuses another application's DuckDB file and a warehouse of a newer schema version (WarehouseError);
+    marks a new file and migrates an older one (``schema.prepare``).
+    """
     target = warehouse_path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

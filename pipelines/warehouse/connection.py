@@ -1,4 +1,5 @@
-"""Connections to the DuckDB warehouse file: where it is, its storage format, lock waits, transactions.
+"""Connections to the DuckDB warehouse file: where it is, its storage format, the configuration every
+connection opens with, lock waits, transactions.
 
 DuckDB allows one writer process or many read-only readers, never both: readers keep their
 connections short and retry while a writer holds the file.
@@ -7,6 +8,7 @@ connections short and retry while a writer holds the file.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +19,7 @@ import duckdb
 
 from pipelines.errors import WarehouseError
 from pipelines.locations import default_warehouse
+from pipelines.warehouse.identity import refuse_foreign
 
 if TYPE_CHECKING:  # pandas loads inside the reads that use it: `impact sql` stays cheap
     import pandas as pd
@@ -29,6 +32,53 @@ A new file is created in it, DuckDB keeps a file in the format it was created in
 file in a newer format once (see ``open_connection``)."""
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "lock on file")
+
+NO_EXTENSION_REPOSITORY = os.path.join(os.devnull, "impact-installs-no-extensions")
+"""Where a plain ``INSTALL`` looks for extensions: a path that cannot exist (under the null device), so it
+fails at once instead of downloading."""
+
+
+def temp_directory() -> Path:
+    """Where DuckDB spills: ``$IMPACT_DUCKDB_TEMP_DIR``, else ``ai-market-impact-<uid>`` in the system temp folder.
+
+    Never DuckDB's default ``<warehouse>.tmp`` beside the file (inside ``data/`` in a checkout). DuckDB
+    names its temporary files by process, so processes can share the folder.
+    """
+    from pipelines.settings import value
+
+    chosen = value("IMPACT_DUCKDB_TEMP_DIR")
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""  # Windows: the temp folder is the user's own
+    return Path(tempfile.gettempdir()) / f"ai-market-impact{user}"
+
+
+def connection_config() -> dict[str, str | int | bool]:
+    """The configuration of every connection to a warehouse file, read from the settings now.
+
+    No extension is installed or loaded behind a query's back (nor by a plain ``INSTALL``), spills go
+    to :func:`temp_directory` up to ``IMPACT_DUCKDB_TEMP_LIMIT``, and ``IMPACT_DUCKDB_MEMORY_LIMIT`` /
+    ``IMPACT_DUCKDB_THREADS`` bound memory and threads. DuckDB (2.0.1) has no statement timeout setting.
+    Every open uses the same configuration: DuckDB refuses a second in-process connection to one
+    file with another one.
+    """
+    from pipelines.settings import value
+
+    config: dict[str, str | int | bool] = {
+        "autoload_known_extensions": False,
+        "autoinstall_known_extensions": False,
+        "allow_community_extensions": False,
+        "custom_extension_repository": NO_EXTENSION_REPOSITORY,
+        "autoinstall_extension_repository": NO_EXTENSION_REPOSITORY,
+        "temp_directory": str(temp_directory()),
+        "max_temp_directory_size": value("IMPACT_DUCKDB_TEMP_LIMIT"),
+    }
+    memory, threads = value("IMPACT_DUCKDB_MEMORY_LIMIT"), value("IMPACT_DUCKDB_THREADS")
+    if memory:
+        config["memory_limit"] = memory
+    if threads:
+        config["threads"] = threads
+    return config
 
 
 def warehouse_path(override: str | Path | None = None) -> Path:
@@ -46,9 +96,11 @@ def is_lock_error(error: Exception) -> bool:
 
 
 def open_connection(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
-    """Open the file, retrying with backoff while another process holds a conflicting lock.
+    """Open the file with :func:`connection_config`, retrying with backoff while another process holds a
+    conflicting lock.
 
-    A read-write open creates a missing file in ``STORAGE_VERSION`` and converts a file in a newer
+    A read-write open refuses another application's DuckDB file before changing anything
+    (:func:`pipelines.warehouse.identity.refuse_foreign`), creates a missing file in ``STORAGE_VERSION`` and converts a file in a newer
     format (one written before that setting existed, or by a newer DuckDB) to it. DuckDB cannot
     downgrade a file in place, so the conversion copies every schema, table, view, macro and comment
     into a new file beside it and renames that over the original while holding the write lock; if
@@ -57,13 +109,15 @@ def open_connection(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDB
     deadline = time.monotonic() + wait_s
     delay = 0.05
     converted = False
+    config = connection_config()
     while True:
         try:
             if not read_only and not path.exists():
-                # Created by a throw-away connection so that every later open uses the default
-                # configuration: DuckDB refuses two in-process connections to one file with different ones.
-                duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION}).close()
-            con = duckdb.connect(str(path), read_only=read_only)
+                # Created by a throw-away connection so that every later open has the same configuration:
+                # DuckDB refuses two in-process connections to one file with different ones.
+                created = {**config, "storage_compatibility_version": STORAGE_VERSION}
+                duckdb.connect(str(path), config=created).close()
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
         except (duckdb.IOException, duckdb.ConnectionException) as error:
             if not is_lock_error(error) or time.monotonic() >= deadline:
                 mode = "read-only" if read_only else "read-write"
@@ -71,7 +125,14 @@ def open_connection(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDB
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
             continue
-        if read_only or converted or not _convert_storage(con, path):
+        if read_only:
+            return con
+        try:
+            refuse_foreign(con, path)
+        except BaseException:
+            con.close()
+            raise
+        if converted or not _convert_storage(con, path):
             return con
         converted = True  # open the new file, through the lock retries: another process may get it first
 

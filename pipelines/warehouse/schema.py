@@ -1,16 +1,21 @@
 """The warehouse layout: schemas, tables and views, the stored macros and comments, and the migrations.
 
-``prepare`` brings any writer's connection to the current layout: migrations first (each idempotent),
-then the schema, the macros and the comments.
+``prepare`` brings any writer's connection to the current layout: it marks a new file (or adopts an
+impact warehouse from before the marker), runs the migrations the file's schema version lacks, in
+order, then creates or replaces the schema, the macros and the comments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
-from pipelines.warehouse.connection import transaction, write_errors
+from pipelines.errors import WarehouseError
+from pipelines.warehouse.connection import database_file, transaction, write_errors
+from pipelines.warehouse.identity import APP, package_version, read_marker, set_version, stored_objects, write_marker
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -219,37 +224,74 @@ def _migrate_pair_sentiment(con: duckdb.DuckDBPyConnection) -> None:
     """
     old = _columns(con, "core", "headline_sentiment")
     if old and "ticker" not in old:
-        with write_errors(con), transaction(con):
-            con.execute("CREATE TABLE core.headline_sentiment_v1 AS FROM core.headline_sentiment")
-            con.execute("DROP TABLE core.headline_sentiment CASCADE")
-            con.execute(SCHEMA_SQL)
-            con.execute(
-                """
-                INSERT INTO core.headline_sentiment BY NAME
-                SELECT s.headline_id, coalesce(t.ticker, '') AS ticker, s.model, s.model_version,
-                       CASE WHEN t.ticker IS NULL THEN 'none' ELSE 'direct' END AS relevance,
-                       s.label, s.p_negative, s.p_neutral, s.p_positive, s.score, s.scored_at
-                FROM core.headline_sentiment_v1 AS s
-                LEFT JOIN (SELECT headline_id, unnest(tickers) AS ticker FROM core.headlines) AS t USING (headline_id)
-                """
-            )
-            con.execute("DROP TABLE core.headline_sentiment_v1")
+        con.execute("CREATE TABLE core.headline_sentiment_v1 AS FROM core.headline_sentiment")
+        con.execute("DROP TABLE core.headline_sentiment CASCADE")
+        con.execute(SCHEMA_SQL)
+        con.execute(
+            """
+            INSERT INTO core.headline_sentiment BY NAME
+            SELECT s.headline_id, coalesce(t.ticker, '') AS ticker, s.model, s.model_version,
+                   CASE WHEN t.ticker IS NULL THEN 'none' ELSE 'direct' END AS relevance,
+                   s.label, s.p_negative, s.p_neutral, s.p_positive, s.score, s.scored_at
+            FROM core.headline_sentiment_v1 AS s
+            LEFT JOIN (SELECT headline_id, unnest(tickers) AS ticker FROM core.headlines) AS t USING (headline_id)
+            """
+        )
+        con.execute("DROP TABLE core.headline_sentiment_v1")
     mart = _columns(con, "mart", "daily_sentiment")
     if mart and "direct_headlines" not in mart:
-        with write_errors(con), transaction(con):
-            con.execute("ALTER TABLE mart.daily_sentiment ADD COLUMN direct_headlines BIGINT")
-            con.execute("ALTER TABLE mart.daily_sentiment ADD COLUMN indirect_headlines BIGINT")
+        con.execute("ALTER TABLE mart.daily_sentiment ADD COLUMN direct_headlines BIGINT")
+        con.execute("ALTER TABLE mart.daily_sentiment ADD COLUMN indirect_headlines BIGINT")
 
 
-MIGRATIONS = (_migrate_pair_sentiment,)
-"""Upgrades of an existing warehouse's layout, run in order by every writer before the schema; each is idempotent."""
+class Migration(NamedTuple):
+    """One step of the layout: ``apply`` brings a file at the previous version to ``version``."""
+
+    version: int
+    apply: Callable[[duckdb.DuckDBPyConnection], None]
+
+
+BASELINE_VERSION = 1
+"""The version an impact warehouse from before the marker is adopted at: it may have any layout up to the
+current one, so every migration checks the layout before changing it (and changes nothing when it is there)."""
+
+MIGRATIONS: list[Migration] = [
+    Migration(2, _migrate_pair_sentiment),
+]
+"""The layout's versions after the baseline, in order; each runs once, in one transaction with the marker's bump.
+Add a new one at the end with the next version."""
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+"""The schema version this code writes (the last migration's)."""
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Migrate, then create or replace the schema, the macros and (last: CREATE OR REPLACE drops them) the comments."""
-    for migrate in MIGRATIONS:
-        migrate(con)
-    con.execute(SCHEMA_SQL)
-    con.execute(MACROS_SQL.read_text(encoding="utf-8"))
-    con.execute(SENTIMENT_MACROS_SQL.read_text(encoding="utf-8"))
-    con.execute(COMMENTS_SQL.read_text(encoding="utf-8"))
+    """Mark or adopt the file, migrate it to the current version, then create or replace the schema, the macros and
+    (last: CREATE OR REPLACE drops them) the comments.
+
+    A file whose marker is newer than this code's layout is refused, unchanged.
+    """
+    path = database_file(con)
+    latest = MIGRATIONS[-1].version if MIGRATIONS else BASELINE_VERSION
+    marker = read_marker(con, path)
+    with write_errors(con):
+        if marker is None:
+            version = BASELINE_VERSION if stored_objects(con) else latest
+            with transaction(con):
+                write_marker(con, version)
+        else:
+            version = marker.schema_version
+        if version > latest:
+            raise WarehouseError(
+                f"{path} has warehouse schema version {version}, newer than version {latest} that {APP} "
+                f"{package_version()} knows: upgrade {APP} to use this file (or pass another path)"
+            )
+        for migration in MIGRATIONS:
+            if migration.version > version:
+                with transaction(con):
+                    migration.apply(con)
+                    set_version(con, migration.version)
+        con.execute(SCHEMA_SQL)
+        con.execute(MACROS_SQL.read_text(encoding="utf-8"))
+        con.execute(SENTIMENT_MACROS_SQL.read_text(encoding="utf-8"))
+        con.execute(COMMENTS_SQL.read_text(encoding="utf-8"))
