@@ -5,6 +5,7 @@ pipelines.cli mounts these functions: ``app.command()(sql)`` and ``app.command()
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 from collections.abc import Callable
@@ -16,6 +17,8 @@ import typer
 
 from pipelines import schema_doc
 from pipelines import sql as engine
+from pipelines.errors import InputError
+from pipelines.outputs import check_output, output_file, write_output
 
 if TYPE_CHECKING:  # pandas loads only for output that needs it (csv, and column types Arrow alone cannot show)
     import pandas as pd
@@ -27,6 +30,30 @@ WarehouseOption = Annotated[
     Path | None,
     typer.Option("--warehouse", help="DuckDB file (default: $IMPACT_WAREHOUSE or data/warehouse.duckdb)."),
 ]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace the --out file if it exists.")]
+
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+"""Byte order marks and their codecs, UTF-32 first (its little-endian mark starts with UTF-16's)."""
+
+
+def read_sql_file(path: Path) -> str:
+    """The text of a ``--file``: UTF-8, or UTF-8/16/32 with a byte order mark; else an InputError naming the file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as error:
+        raise InputError(f"--file {path}: no such file") from error
+    except IsADirectoryError as error:
+        raise InputError(f"--file {path} is a folder: give the .sql file to run") from error
+    except OSError as error:
+        raise InputError(f"--file {path} cannot be read: {error.strerror}") from error
+    encoding = next((name for bom, name in BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        label = encoding.removesuffix("-sig").upper()
+        raise InputError(f"--file {path} is not {label} text: byte {error.start} (counting from 0) cannot be decoded; "
+                         "save the file as UTF-8") from error
 
 
 # --------------------------------------------------------------------------------------------- rendering
@@ -157,7 +184,10 @@ def render(result: engine.Result, fmt: str) -> str:
     raise ValueError(fmt)
 
 
-def write_results(results: list[engine.Result], fmt: str, out: Path | None) -> None:
+def write_results(
+    results: list[engine.Result], fmt: str, out: Path | None, force: bool = False, warehouse_file: Path | None = None
+) -> None:
+    """Print the results, or write the last one to ``out`` (through pipelines.outputs: it never clobbers data)."""
     shown = [r for r in results if r.has_rows]
     if fmt == "parquet":
         if out is None:
@@ -166,12 +196,13 @@ def write_results(results: list[engine.Result], fmt: str, out: Path | None) -> N
 
         if not shown:
             raise engine.SqlError("the query returned no result to write")
-        pq.write_table(shown[-1].arrow, out)
+        with output_file(out, force=force, warehouse_file=warehouse_file) as temporary:
+            pq.write_table(shown[-1].arrow, temporary)
         typer.echo(f"{shown[-1].arrow.num_rows} rows written to {out}", err=True)
         return
     text = "\n".join(render(r, fmt) for r in (shown[-1:] if out is not None or fmt != "table" else shown))
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text, force=force, warehouse_file=warehouse_file)
         typer.echo(f"{shown[-1].num_rows if shown else 0} rows written to {out}", err=True)
     else:
         typer.echo(text, nl=False)
@@ -243,6 +274,7 @@ def sql(
     fmt: Annotated[str, typer.Option("--format", help=f"Output: {', '.join(FORMATS)} (parquet needs --out).")] = "table",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the (last) result to this file.")] = None,
     list_queries: Annotated[bool, typer.Option("--list", help="List the query library and exit.")] = False,
+    force: ForceOption = False,
     warehouse_file: WarehouseOption = None,
 ) -> None:
     """Run read-only SQL on the warehouse: writes of any kind are refused and change nothing."""
@@ -257,6 +289,9 @@ def sql(
     sources = [s for s in (query, file, named) if s is not None]
     if len(sources) > 1:
         raise typer.BadParameter("give one of QUERY, --file and --query")
+    if out is not None:  # refused before the query runs, not after
+        check_output(out, force=force, warehouse_file=warehouse_file)
+    text = read_sql_file(file) if file is not None else query
     try:
         params = engine.parse_params(param)
         con = engine.connect(warehouse_file)
@@ -267,17 +302,13 @@ def sql(
         if named is not None:
             results = [engine.interruptible(con, lambda: engine.run_library(con, named, params, arrow=True))]
         else:
-            if file is not None:
-                text = file.read_text(encoding="utf-8")
-            elif query is not None:
-                text = query
-            elif sys.stdin.isatty():
+            if text is None and sys.stdin.isatty():
                 raise typer.Exit(1 if repl(con, _prompt_reader(), fmt) else 0)
-            else:
+            if text is None:
                 text = sys.stdin.read()
             values = {k: engine.parse_value(v) for k, v in params.items()}
             results = engine.interruptible(con, lambda: engine.execute(con, text, values, arrow=True))
-        write_results(results, fmt, out)
+        write_results(results, fmt, out, force, warehouse_file)
     except engine.SqlError as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(130 if isinstance(error, engine.QueryInterrupted) else 1) from error
@@ -287,9 +318,12 @@ def sql(
 
 def schema(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the markdown to this file.")] = None,
+    force: ForceOption = False,
     warehouse_file: WarehouseOption = None,
 ) -> None:
     """Print the warehouse schema (tables, views, keys, columns, units, macros) as markdown for the README."""
+    if out is not None:
+        check_output(out, force=force, warehouse_file=warehouse_file)
     try:
         con = engine.connect(warehouse_file)
     except engine.SqlError as error:
@@ -300,6 +334,6 @@ def schema(
     finally:
         con.close()
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text, force=force, warehouse_file=warehouse_file)
     else:
         typer.echo(text, nl=False)
