@@ -19,7 +19,7 @@ def _json(result) -> list[dict]:
 
 def test_classify_rejects_an_unknown_ticker_with_a_suggestion():
     result = runner.invoke(app, ["sentiment", "classify", "-", "--ticker", "NVDX"], input="Nvidia rallies\n")
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "unknown ticker 'NVDX'" in result.output and "did you mean NVDA" in result.output
     assert "Traceback" not in result.output
 
@@ -50,7 +50,7 @@ def test_classify_tsv_header_and_a_line_without_ticker():
                                   "p_positive", "score"]
     assert line.split("\t")[:3] == ["Nvidia beats estimates", "NVDA", "direct"]
     bad = runner.invoke(app, ["sentiment", "classify", "-"], input="no tab here\n")
-    assert bad.exit_code == 2 and "line 1" in bad.output and "--ticker" in bad.output
+    assert bad.exit_code == 1 and "line 1" in bad.output and "--ticker" in bad.output
 
 
 def test_eval_reads_a_user_file_and_reports_conflicting_headlines(tmp_path):
@@ -62,4 +62,4 @@ def test_eval_reads_a_user_file_and_reports_conflicting_headlines(tmp_path):
     rows = _json(runner.invoke(app, ["sentiment", "eval", "--set", str(data), "--format", "json"]))
     assert rows[0]["set"] == "mine.tsv" and rows[0]["n"] == 3 and rows[0]["conflict_n"] == 2
     missing = runner.invoke(app, ["sentiment", "eval", "--set", str(tmp_path / "nope.tsv")])
-    assert missing.exit_code == 2 and "nope.tsv" in missing.output and "Traceback" not in missing.output
+    assert missing.exit_code == 1 and "nope.tsv" in missing.output and "Traceback" not in missing.output

@@ -14,14 +14,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from pipelines.errors import ImpactError
+from pipelines.commands.handler import ImpactGroup
+from pipelines.errors import ImpactError, InputError
 from pipelines.universe import split_names
 
 app = typer.Typer(help="Headline sentiment per company: classify, evaluate, train.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+                  pretty_exceptions_enable=False, cls=ImpactGroup)
 console = Console(stderr=True)
 
 OUTPUT_COLUMNS = ("headline", "ticker", "relevance", "relation", "label", "p_negative", "p_neutral", "p_positive", "score")
@@ -33,9 +33,9 @@ UrlOption = Annotated[str | None, typer.Option(help="Remote base URL, e.g. http:
 BatchOption = Annotated[int, typer.Option(min=1, help="Pairs per batch.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]{escape(message)}[/]", soft_wrap=True, highlight=False)
-    return typer.Exit(2)
+def _fail(message: str) -> InputError:
+    """A user mistake (unknown ticker, unreadable file, bad line): `impact` prints it in a line and exits 1."""
+    return InputError(message)
 
 
 def _load(backend: str, model: str | None, device: str, url: str | None):
