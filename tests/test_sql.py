@@ -387,3 +387,38 @@ def test_readme_section_equals_the_generated_schema(with_sentiment):
         pytest.skip("README has no generated schema section yet: paste `impact schema` output into it")
     with engine.connect(with_sentiment) as con:
         assert section == schema_doc.generate(con)
+
+
+# --------------------------------------------------------------------------------------------- EXPLAIN
+
+
+@pytest.fixture(scope="module")
+def empty(tmp_path_factory):
+    """A warehouse with the schema and macros, no rows: enough for the allow-list."""
+    path = tmp_path_factory.mktemp("explain") / "w.duckdb"
+    with warehouse.writer(path):
+        pass
+    return path
+
+
+@pytest.mark.parametrize("statement", [
+    "EXPLAIN ANALYZE CREATE TABLE x AS SELECT 1",
+    "EXPLAIN ANALYZE CREATE TEMP TABLE x AS SELECT 1",
+    "EXPLAIN ANALYZE COPY (SELECT 1) TO '{out}'",
+    "explain analyse insert into core.prices select * from core.prices",
+    "EXPLAIN (ANALYZE, FORMAT JSON) CREATE TEMP TABLE x AS SELECT 1",
+    "EXPLAIN /* hidden */ ANALYZE CREATE TEMP TABLE x AS SELECT 1",
+])
+def test_explain_analyze_runs_only_allowed_statements(empty, tmp_path, statement):
+    text = statement.format(out=tmp_path / "out.csv")
+    before = _sha(empty)
+    with pytest.raises(engine.ReadOnlyError, match="an EXPLAIN"):
+        engine.sql(text, empty)
+    result = _cli(["sql", text, "--warehouse", str(empty)])
+    assert result.exit_code == 1 and "read-only" in result.output and "EXPLAIN" in result.output
+    assert _sha(empty) == before and list(tmp_path.iterdir()) == []
+
+
+def test_explain_of_a_read_still_runs(empty):
+    plan = engine.sql("EXPLAIN ANALYZE SELECT count(*) FROM core.prices", empty)
+    assert plan["explain_key"].tolist() == ["analyzed_plan"] and "Total Time" in plan["explain_value"][0]
