@@ -60,6 +60,8 @@ class ReadOnlyError(SqlError):
 class QueryInterrupted(SqlError):
     """The user pressed Ctrl-C; DuckDB stopped the query."""
 
+    exit_code = 130
+
 
 # --------------------------------------------------------------------------------------------- connections
 
