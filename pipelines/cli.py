@@ -19,10 +19,13 @@ from rich.table import Table
 from pipelines import warehouse
 from pipelines.commands.dashboard import dashboard as dashboard_command
 from pipelines.commands.dashboard import report as report_command
+from pipelines.commands.handler import ImpactGroup
+from pipelines.commands.inputs import check_event, check_sessions, check_tickers
 from pipelines.commands.sentiment import app as sentiment_app
 from pipelines.commands.sql import schema as schema_command
 from pipelines.commands.sql import sql as sql_command
-from pipelines.errors import ImpactError, WarehouseError
+from pipelines.errors import ImpactError, InputError, RunFailed, WarehouseError
+from pipelines.serve import serve as serve_command
 from pipelines.settings import NEWS_SOURCES, PRICE_SOURCES
 from pipelines.universe import DEFAULT_TICKERS, split_names
 
@@ -35,10 +38,19 @@ if TYPE_CHECKING:
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 app = typer.Typer(help="ai-market-impact: what did this news do to these stocks, and was it significant?",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=ImpactGroup)
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 DEEPSEEK_EVENT = "deepseek-r1-release"
+
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="On failure, print the full trace (also IMPACT_DEBUG=1).")] = False,
+) -> None:
+    """Options of every command (--debug); the handler in pipelines/commands/handler.py reads them."""
+
 
 WarehouseOption = Annotated[
     Path | None,
@@ -70,8 +82,7 @@ def _run_steps(steps: list[Step], warehouse_file: Path | None) -> list[tuple[str
             except ImpactError as error:  # no run was started: nothing to record or report
                 progress.update(task, completed=1, description=f"{label} {start}..{end} [red]not started[/]")
                 progress.stop()
-                console.print(f"[red]{label.strip()} failed[/]: {error}", soft_wrap=True)
-                raise typer.Exit(1) from error
+                raise RunFailed(f"{label.strip()} failed: {error}") from error
             status = "[green]ok[/]" if outcome.success else "[red]failed[/]"
             done = f"{outcome.metadata['rows']} rows" if job.startswith("ingest") and "rows" in outcome.metadata else f"{outcome.materialized} assets"
             progress.update(task, completed=1, description=f"{label} {start}..{end} {status} ({done})")
@@ -85,18 +96,18 @@ def _run_steps(steps: list[Step], warehouse_file: Path | None) -> list[tuple[str
 
 
 def _fail(label: str, outcome: RunOutcome) -> NoReturn:
-    """End a failed step in two lines: what failed and why, then what the warehouse holds and what to do."""
-    console.print(f"[red]{label} failed[/]: {outcome.error} (Dagster run {outcome.run_id[:8]})", soft_wrap=True)
+    """End a failed step in two lines: what failed and why (the step's own error), then what the warehouse holds
+    and what to do."""
     if outcome.job == "analyze":
-        console.print("The ingested data is kept; fix the cause above, then run `impact analyze`.")
+        advice = "The ingested data is kept; fix the cause above, then run `impact analyze`."
     else:
-        console.print(f"Nothing was written by this {outcome.job} run; fix the cause above and run the command again.")
-    raise typer.Exit(1)
+        advice = f"Nothing was written by this {outcome.job} run; fix the cause above and run the command again."
+    raise RunFailed(f"{label} failed: {outcome.error} (Dagster run {outcome.run_id[:8]})\n{advice}")
 
 
 def _report(outcomes: list[tuple[str, RunOutcome]], warehouse_file: Path | None) -> None:
     """Print checks and the warehouse overview; exit non-zero if a run failed."""
-    from pipelines.summary import event_report, warehouse_overview
+    from pipelines.summary import analysis_line, event_report, warehouse_overview
 
     for label, outcome in outcomes:
         if not outcome.success:
@@ -115,14 +126,13 @@ def _report(outcomes: list[tuple[str, RunOutcome]], warehouse_file: Path | None)
     if not overview["deepseek"].empty:
         _print_frame("2025-01-27, the DeepSeek-R1 sell-off: close-to-close returns", overview["deepseek"])
     if any(o.job == "analyze" for _, o in outcomes):
-        console.print(_analysis_summary(warehouse_file), soft_wrap=True)
+        console.print(analysis_line(warehouse_file), soft_wrap=True)
         report = event_report(DEEPSEEK_EVENT, warehouse_file)
         if not report["event"].empty:
             title = f"{report['event']['name'][0]} (day0 {report['event']['day0'][0]:%Y-%m-%d}): market model vs SPY"
             if report["tickers"].empty:
-                reason = warehouse.query("SELECT any_value(reason) AS reason FROM mart.event_estimates WHERE event_id = ?",
-                                         [DEEPSEEK_EVENT], path=warehouse_file)["reason"][0]
-                console.print(f"{title}: no firm could be studied ({reason or 'none of its tickers has prices'})", soft_wrap=True)
+                console.print(f"{title}: no firm could be studied ({report['reason'] or 'none of its tickers has prices'})",
+                              soft_wrap=True)
             else:
                 _print_frame(title, report["tickers"])
                 _print_frame("Group tests, CAR[-1,+1] (robust_to_clustering: valid when firms share day0)", report["tests"])
@@ -130,18 +140,6 @@ def _report(outcomes: list[tuple[str, RunOutcome]], warehouse_file: Path | None)
                     _print_frame("Headline sentiment FOR each ticker, sessions -5..0 (relevance-weighted mean score, -1..1)",
                                  report["sentiment"])
     console.print(f"Warehouse: {warehouse.warehouse_path(warehouse_file)}")
-
-
-def _analysis_summary(warehouse_file: Path | None) -> str:
-    """One line on what the analyze job left: events, studied firm-events, headline sentiment rows."""
-    with warehouse.reader(warehouse_file) as con:
-        curated, detected = con.execute("SELECT count(*) FILTER (WHERE origin = 'curated'), "
-                                        "count(*) FILTER (WHERE origin = 'detected') FROM core.events").fetchone()
-        studied, pairs = con.execute("SELECT count(*) FILTER (WHERE status = 'ok'), count(*) FROM mart.event_estimates").fetchone()
-        scored = con.execute("SELECT count(*) FROM core.headline_sentiment").fetchone()[0]
-    excluded = f" ({pairs - studied} excluded: reasons in mart.event_estimates)" if studied < pairs else ""
-    return (f"Analysis: {curated + detected} events ({curated} curated, {detected} detected); {studied} of {pairs} "
-            f"firm-events studied{excluded}; {scored} headline sentiment rows.")
 
 
 def _print_frame(title: str, frame: pd.DataFrame) -> None:
@@ -215,6 +213,8 @@ def ingest(
     if source not in PRICE_SOURCES:
         raise typer.BadParameter(f"unknown source {source!r}; choose one of {', '.join(PRICE_SOURCES)}")
     names = _parse_tickers(tickers)
+    check_sessions(first, last)
+    check_tickers(source, names)
     news = split_names(news_source or (source if source in ("demo", "yahoo") else ""))
     unknown = [n for n in news if n not in NEWS_SOURCES]
     if unknown:
@@ -258,17 +258,12 @@ def analyze(
     The analysis always covers the whole warehouse (estimation windows reach 250 sessions back);
     --start/--end make it refuse to run unless the warehouse has prices in that range.
     """
-    try:
-        first, last = _price_span(warehouse_file)
-    except WarehouseError as error:
-        console.print(f"[red]analyze failed[/]: {error}", soft_wrap=True)
-        raise typer.Exit(1) from error
+    first, last = _price_span(warehouse_file)
     lo = _day(start, "--start") if start else first
     hi = _day(end, "--end") if end else last
     if lo > last or hi < first:
-        console.print(f"[red]analyze failed[/]: no prices between {lo} and {hi}; the warehouse holds {first}..{last}. "
-                      f"Run `impact ingest --start {lo} --end {hi}` first.", soft_wrap=True)
-        raise typer.Exit(1)
+        raise InputError(f"analyze failed: no prices between {lo} and {hi}; the warehouse holds {first}..{last}. "
+                         f"Run `impact ingest --start {lo} --end {hi}` first.")
     if hi < lo:
         raise typer.BadParameter(f"--end {hi} is before --start {lo}")
     _report(_run_steps([("analysis", "analyze", first, last, {})], warehouse_file), warehouse_file)
@@ -277,14 +272,13 @@ def analyze(
 def _events_frame(warehouse_file: Path | None) -> pd.DataFrame:
     """Events from the warehouse (curated + detected) when it has them, else the curated catalogue."""
     from pipelines.catalog import load_catalog
+    from pipelines.warehouse import read
 
     if warehouse.warehouse_path(warehouse_file).exists():
-        frame = warehouse.query(
-            "SELECT event_id, name, kind, origin, day0, day0_rule, tickers FROM core.events ORDER BY day0, event_id",
-            path=warehouse_file,
-        )
+        with warehouse.reader(warehouse_file) as con:
+            frame = read.events(con).sort_values(["day0", "event_id"], ignore_index=True)
         if not frame.empty:
-            return frame
+            return frame[["event_id", "name", "kind", "origin", "day0", "day0_rule", "tickers"]]
     catalog = load_catalog().assign(origin="curated")
     return catalog[["event_id", "name", "kind", "origin", "day0", "day0_rule", "tickers"]]
 
@@ -321,39 +315,56 @@ def study(
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
     warehouse_file: WarehouseOption = None,
 ) -> None:
-    """Event study of one event on the warehouse's prices: per-ticker AR(0), CARs with t and p, group tests."""
+    """Event study of one event on the warehouse's prices: per-ticker AR(0), CARs with t and p, group tests.
+
+    Read from the stored study (the event-study marts) when it holds the model, benchmark and windows asked for;
+    otherwise re-fitted from core.prices, and the output says why.
+    """
     import pandas as pd
 
     from pipelines import study as studies
+    from pipelines.summary import study_tables
+    from pipelines.warehouse import read
 
     if model not in ("market", "market-adjusted", "constant-mean", "factors"):
         raise typer.BadParameter(f"unknown model {model!r}")
     if output not in ("table", "json", "csv"):
         raise typer.BadParameter(f"unknown format {output!r}; use table, json or csv")
     windows = [_parse_window(w) for w in (window or ["0,0", "-1,1"])]
+    studies.check_windows(windows)
     catalogue = _events_frame(warehouse_file).set_index("event_id")
-    if event not in catalogue.index:
-        raise typer.BadParameter(f"unknown event {event!r}; `impact events --detected` lists them")
-    with warehouse.reader(warehouse_file) as con:
-        returns = studies.load_returns(con)
-    if model in ("market", "market-adjusted") and benchmark not in returns.columns:
-        raise typer.BadParameter(f"benchmark {benchmark!r} is not in core.prices")
+    check_event(event, catalogue.index)
     row = catalogue.loc[event]
-    pairs = studies.study_pairs(row.to_frame().T.rename_axis("event_id").reset_index(), studies.stocks_of(returns))
-    results = studies.fit_event(returns, pairs, model=model, benchmark=benchmark, windows=windows)
-    tickers = studies.ticker_table(results.abnormal, results.windows)
-    tests = studies.tests_table(results.tests)
-    excluded = results.estimates[results.estimates["status"] != "ok"][["ticker", "status", "reason"]]
+    with warehouse.reader(warehouse_file) as con:
+        stored = read.event_study(con, event)
+        refit = studies.refit_reason(stored, model, benchmark, windows, read.last_price_ingest(con))
+        returns = studies.load_returns(con) if refit else None
+    if refit:
+        if model in ("market", "market-adjusted") and benchmark not in returns.columns:
+            raise typer.BadParameter(f"benchmark {benchmark!r} is not in core.prices")
+        pairs = studies.study_pairs(row.to_frame().T.rename_axis("event_id").reset_index(), studies.stocks_of(returns))
+        results = studies.fit_event(returns, pairs, model=model, benchmark=benchmark, windows=windows)
+        tickers = studies.ticker_table(results.abnormal, results.windows)
+        tests = studies.tests_table(results.tests)
+        excluded = results.estimates[results.estimates["status"] != "ok"][["ticker", "status", "reason"]]
+        source = f"re-fitted: {refit}"
+    else:
+        tickers, tests, excluded = study_tables(stored, tuple(windows)).values()
+        source = f"stored study (event-study marts, computed {stored.computed_at:%Y-%m-%d %H:%M} UTC)"
+    if tickers.empty:
+        studies.check_studied(event, tickers, excluded, windows, _price_span(warehouse_file))
     if output == "json":
         payload = {"event_id": event, "name": row["name"], "day0": str(pd.Timestamp(row["day0"]).date()),
-                   "model": model, "benchmark": benchmark, "tickers": tickers.to_dict(orient="records"),
+                   "model": model, "benchmark": benchmark, "source": source, "tickers": tickers.to_dict(orient="records"),
                    "tests": tests.to_dict(orient="records"), "excluded": excluded.to_dict(orient="records")}
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
     if output == "csv":
+        typer.echo(source, err=True)
         typer.echo(tickers.to_csv(index=False), nl=False)
         return
     label = benchmark if model in ("market", "market-adjusted") else "SPY + SMH" if model == "factors" else "-"
+    console.print(source, soft_wrap=True)
     _print_frame(f"{row['name']} (day0 {pd.Timestamp(row['day0']):%Y-%m-%d}), {model} model, benchmark {label}", tickers)
     _print_frame("Group tests (robust_to_clustering: valid when firms share day0)", tests)
     if len(excluded):
@@ -388,6 +399,7 @@ app.command("report")(report_command)
 app.command("sql")(sql_command)
 app.add_typer(sentiment_app, name="sentiment", help="Headline sentiment: classify, evaluate, train.")
 app.command("schema")(schema_command)
+app.command("serve")(serve_command)
 
 if __name__ == "__main__":
     app()

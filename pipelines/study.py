@@ -1,19 +1,27 @@
 """Glue between the warehouse and models.event_study: returns in, tidy result tables out.
 
-Used by the Dagster assets (which write the mart tables) and by `impact study` (which prints).
+Used by the Dagster assets (which write the mart tables) and by `impact study` (which prints, re-fitting
+only what the marts do not hold: ``refit_reason``).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from models.event_study import EventStudy, EventStudyResults, significance
+from models.event_study.results import window_label
+from pipelines.errors import InputError
 from pipelines.universe import BENCHMARKS
+
+if TYPE_CHECKING:
+    from pipelines.warehouse.read import StoredStudy
 
 DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((0, 0), (-1, 1), (0, 1), (-5, 5))
 DETECTION_THRESHOLD = 4.0
@@ -98,6 +106,30 @@ def run_event_studies(
     return StudyTables(**{k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in parts.items()})
 
 
+def refit_reason(
+    stored: StoredStudy | None,
+    model: str,
+    benchmark: str,
+    windows: Sequence[tuple[int, int]],
+    prices_at: pd.Timestamp | None,
+) -> str | None:
+    """Why a study of an event must be re-fitted from prices rather than read from the marts (None: the stored
+    study answers it): no stored study, another model or benchmark, windows it lacks, or prices newer than it."""
+    if stored is None or stored.model is None:
+        return "the warehouse holds no stored study of this event (`impact analyze` stores one)"
+    if model != stored.model:
+        return f"model {model} differs from the stored study's {stored.model}"
+    if model in ("market", "market-adjusted") and stored.benchmark is not None and benchmark != stored.benchmark:
+        return f"benchmark {benchmark} differs from the stored study's {stored.benchmark}"
+    missing = [window_label(*w) for w in windows if tuple(w) not in stored.bounds]
+    if missing:
+        held = ", ".join(window_label(*w) for w in stored.bounds)
+        return f"windows differ from the stored study ({', '.join(missing)} not among {held})"
+    if prices_at is not None and stored.computed_at is not None and prices_at > stored.computed_at:
+        return "prices were ingested after the stored study (`impact analyze` updates it)"
+    return None
+
+
 def daily_abnormal_returns(returns: pd.DataFrame, benchmark: str = "SPY") -> pd.DataFrame:
     """Market-model AR and SAR of every stock on every session with a full estimation window."""
     stocks = stocks_of(returns)
@@ -170,3 +202,33 @@ def tests_table(tests: pd.DataFrame) -> pd.DataFrame:
     table = ranked.sort_values(["_window", "_test"], kind="stable")
     table = table[["window", "test", "statistic", "p_value", "n", "adjusts_cross_correlation"]]
     return table.rename(columns={"adjusts_cross_correlation": "robust_to_clustering"}).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------- validation
+
+
+def estimation_window() -> tuple[int, int]:
+    """The estimation window `impact study` fits on: EventStudy's default."""
+    return inspect.signature(EventStudy).parameters["estimation_window"].default
+
+
+def check_windows(windows: Sequence[tuple[int, int]]) -> None:
+    """Refuse an event window that reaches into the estimation window, naming the ``--window`` at fault."""
+    lo, hi = estimation_window()
+    for start, end in windows:
+        if start <= hi:
+            raise InputError(f"--window {start},{end} starts at {start}, inside the estimation window "
+                             f"{window_label(lo, hi)}: event windows start at {hi + 1} or later")
+
+
+def check_studied(event: str, tickers: pd.DataFrame, excluded: pd.DataFrame, windows: Sequence[tuple[int, int]],
+                  prices: tuple[object, object]) -> None:
+    """Refuse a study in which no firm could be studied (windows beyond the data, too little history)."""
+    if len(tickers):
+        return
+    reasons = "; ".join(f"{', '.join(sorted(rows['ticker']))}: {rows['reason'].iloc[0]}"
+                        for _, rows in excluded.groupby("status", sort=True))
+    shown = ", ".join(window_label(*w) for w in windows)
+    raise InputError(f"no firm of {event} could be studied with windows {shown} ({reasons or 'no stock has prices'}).\n"
+                     f"The warehouse holds prices {prices[0]}..{prices[1]}: ingest the sessions the windows need, "
+                     "or choose other --window values.")
