@@ -127,6 +127,51 @@ def test_missing_server_binaries_say_what_to_install(tmp_path):
         server_bin(tmp_path)
 
 
+def test_schedules_take_cron_state_and_day_from_the_settings():
+    import dagster as dg
+    import pandas as pd
+
+    from pipelines.definitions import ingestion_schedules
+    from pipelines.settings import Settings, SettingsError
+
+    prices, news = ingestion_schedules(
+        Settings(
+            prices_schedule="*/5 * * * *", news_schedule="0 * * * *", schedule_status="running", schedule_as_of=AS_OF
+        )
+    )
+    assert (prices.cron_schedule, news.cron_schedule) == ("*/5 * * * *", "0 * * * *")
+    assert prices.default_status == news.default_status == dg.DefaultScheduleStatus.RUNNING
+    tick = dg.build_schedule_context(scheduled_execution_time=pd.Timestamp("2026-12-01 17:30", tz="America/New_York"))
+    assert prices(tick).partition_key == news(tick).partition_key == AS_OF.isoformat()
+    assert ingestion_schedules(Settings())[0].default_status == dg.DefaultScheduleStatus.STOPPED
+    with pytest.raises(SettingsError, match=r"IMPACT_PRICES_SCHEDULE='every day' is not valid: expected a cron"):
+        ingestion_schedules(Settings(prices_schedule="every day"))
+
+
+def test_analyze_follows_the_daemons_ingestion_runs_not_the_clis():
+    import dagster as dg
+
+    from pipelines.definitions import analyze_after_ingest
+    from pipelines.orphans import PID_TAG
+
+    instance = dg.DagsterInstance.ephemeral()
+
+    def evaluate(job: str, tags: dict[str, str]):
+        run = dg.DagsterRun(job_name=job, run_id="a1b2c3d4-run", tags=tags)
+        event = dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name=job)
+        return analyze_after_ingest(
+            dg.build_run_status_sensor_context(
+                sensor_name="analyze_after_ingest", dagster_event=event, dagster_instance=instance, dagster_run=run
+            )
+        )
+
+    request = evaluate("ingest_news", {"dagster/schedule_name": "news_end_of_day"})
+    assert isinstance(request, dg.RunRequest) and request.run_key == "a1b2c3d4-run"
+    assert analyze_after_ingest.default_status == dg.DefaultSensorStatus.RUNNING
+    assert isinstance(evaluate("ingest_prices", {PID_TAG: "123"}), dg.SkipReason)  # the CLI analyses its own
+    assert isinstance(evaluate("analyze", {}), dg.SkipReason)
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PrivateCluster]:
     """One private cluster (initdb once) for the tests that start and stop it."""
