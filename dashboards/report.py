@@ -1,6 +1,6 @@
 """Static event report: one self-contained HTML file (plotly.js embedded, works offline) or PNG images.
 
-Draws the event explorer's figures (``figures.event_figures``) from the same data readers as the app.
+Draws the event explorer's figures (``figures.event_figures``) from the same read model as the app.
 Every text from the warehouse is HTML-escaped.
 """
 
@@ -19,6 +19,8 @@ from plotly.offline import get_plotlyjs
 from dashboards import data, figures
 
 FORMATS = ("html", "png")
+SENTIMENT_SESSIONS = (-1, 1)
+"""Sessions around day0 of the per-ticker sentiment table: those of the headlines the report lists."""
 STYLE = """
 body { font-family: Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; color: #1d2730; margin: 24px auto; max-width: 1200px; }
 h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 28px; }
@@ -48,8 +50,10 @@ def _html_table(frame: pd.DataFrame, row_classes: list[str] | None = None) -> st
     for i, row in enumerate(frame.itertuples(index=False)):
         cls = f' class="{row_classes[i]}"' if row_classes else ""
         cells = "".join(
-            f'<td class="num">{_cell(v)}</td>' if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-            else f"<td>{_cell(v)}</td>" for v in row
+            f'<td class="num">{_cell(v)}</td>'
+            if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+            else f"<td>{_cell(v)}</td>"
+            for v in row
         )
         rows.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -57,7 +61,11 @@ def _html_table(frame: pd.DataFrame, row_classes: list[str] | None = None) -> st
 
 def _tables(bundle: dict) -> dict[str, pd.DataFrame]:
     windows = bundle["windows"]
-    firm = windows.pivot_table(index="ticker", columns="window", values=["car", "car_t", "car_p"], sort=False) if not windows.empty else None
+    firm = (
+        windows.pivot_table(index="ticker", columns="window", values=["car", "car_t", "car_p"], sort=False)
+        if not windows.empty
+        else None
+    )
     per_firm = pd.DataFrame()
     if firm is not None:
         for label in dict.fromkeys(windows["window"]):
@@ -66,59 +74,74 @@ def _tables(bundle: dict) -> dict[str, pd.DataFrame]:
             per_firm[f"p{label}"] = firm[("car_p", label)].round(4)
         per_firm = per_firm.sort_values(per_firm.columns[0]).rename_axis("ticker").reset_index()
     tests = bundle["tests"]
-    group = pd.DataFrame({
-        "window": tests["window"], "test": tests["test"], "statistic": tests["statistic"].round(3),
-        "p": tests["p_value"].round(4), "n": tests["n"],
-        "robust to cross-correlation": tests["adjusts_cross_correlation"].map(lambda b: "yes" if b else "no"),
-    }) if not tests.empty else pd.DataFrame()
+    group = (
+        pd.DataFrame(
+            {
+                "window": tests["window"],
+                "test": tests["test"],
+                "statistic": tests["statistic"].round(3),
+                "p": tests["p_value"].round(4),
+                "n": tests["n"],
+                "robust to cross-correlation": tests["adjusts_cross_correlation"].map(lambda b: "yes" if b else "no"),
+            }
+        )
+        if not tests.empty
+        else pd.DataFrame()
+    )
     headlines = bundle["headlines"]
-    news = pd.DataFrame({
-        "published (ET)": pd.to_datetime(headlines["published_at"], utc=True).dt.tz_convert("America/New_York").dt.strftime("%Y-%m-%d %H:%M"),
-        "session": pd.to_datetime(headlines["session_date"]).dt.strftime("%Y-%m-%d"),
-        "sentiment per ticker": [format_scores(scores) for scores in headlines["scores"]],
-        "headline": headlines["title"], "publisher": headlines["publisher"].fillna(""),
-        "tickers": [", ".join(t) for t in headlines["tickers"]],
-    }) if not headlines.empty else pd.DataFrame()
-    return {"per_firm": per_firm, "group": group, "headlines": news, "sentiment": sentiment_by_ticker(headlines)}
+    news = (
+        pd.DataFrame(
+            {
+                "published (ET)": pd.to_datetime(headlines["published_at"], utc=True)
+                .dt.tz_convert("America/New_York")
+                .dt.strftime("%Y-%m-%d %H:%M"),
+                "session": pd.to_datetime(headlines["session_date"]).dt.strftime("%Y-%m-%d"),
+                "sentiment per ticker": [format_scores(scores) for scores in headlines["scores"]],
+                "headline": headlines["title"],
+                "publisher": headlines["publisher"].fillna(""),
+                "tickers": [", ".join(t) for t in headlines["tickers"]],
+            }
+        )
+        if not headlines.empty
+        else pd.DataFrame()
+    )
+    sentiment = bundle["sentiment"].rename(columns={"mean_score": "mean score"})
+    sentiment["mean score"] = sentiment["mean score"].round(3)
+    return {"per_firm": per_firm, "group": group, "headlines": news, "sentiment": sentiment}
 
 
 def format_scores(scores: list[dict]) -> str:
-    """"NVDA negative -0.82; META positive +0.40 (indirect)": each ticker's own sentiment, or "unscored"."""
-    return "; ".join(
-        f"{s['ticker']} {s['label']} {s['score']:+.2f}" + ("" if s["relevance"] == "direct" else " (indirect)") for s in scores
-    ) or "unscored"
-
-
-def sentiment_by_ticker(headlines: pd.DataFrame) -> pd.DataFrame:
-    """Per ticker of the event's headlines: pair counts and the relevance-weighted mean score for that ticker."""
-    rows = [(s["ticker"], s["relevance"], s["weight"], s["label"], s["score"]) for scores in headlines.get("scores", []) for s in scores]
-    if not rows:
-        return pd.DataFrame()
-    pairs = pd.DataFrame(rows, columns=["ticker", "relevance", "weight", "label", "score"])
-    grouped = pairs.groupby("ticker", sort=True)
-    return pd.DataFrame({
-        "headlines": grouped.size(),
-        "named": grouped["relevance"].apply(lambda r: int((r == "direct").sum())),
-        "mean score": grouped.apply(lambda g: (g["weight"] * g["score"]).sum() / g["weight"].sum(), include_groups=False).round(3),
-        "negative": grouped["label"].apply(lambda r: int((r == "negative").sum())),
-        "positive": grouped["label"].apply(lambda r: int((r == "positive").sum())),
-    }).sort_values("mean score").rename_axis("ticker").reset_index()
+    """ "NVDA negative -0.82; META positive +0.40 (indirect)": each ticker's own sentiment, or "unscored"."""
+    return (
+        "; ".join(
+            f"{s['ticker']} {s['label']} {s['score']:+.2f}" + ("" if s["relevance"] == "direct" else " (indirect)")
+            for s in scores
+        )
+        or "unscored"
+    )
 
 
 def load_event(event_id: str, warehouse_path: str | Path | None = None) -> tuple[dict, dict]:
-    """The event's bundle and the warehouse status, or ReportError naming what is missing."""
+    """The event's bundle (with ``sentiment``: per ticker over SENTIMENT_SESSIONS) and the warehouse status, or
+    ReportError naming what is missing."""
     store = data.Store(warehouse_path, wait_s=30.0)
     try:
         bundle = data.event_bundle(store, event_id).value
         status = data.status(store).value
+        if bundle is not None:
+            bundle = {**bundle, "sentiment": data.event_sentiment(store, event_id, *SENTIMENT_SESSIONS).value}
     except data.WarehouseBusy as error:
         raise ReportError(str(error)) from error
     if bundle is None:
         known = data.events(store).value["event_id"].tolist()
         if not known:
-            raise ReportError(f"no events in {store.path}: run `impact analyze` (or `impact ingest`, which ends with it)")
-        raise ReportError(f"no event {event_id!r} in {store.path}; known events: {', '.join(known[:20])}"
-                          f"{' ...' if len(known) > 20 else ''} (all of them: `impact events`)")
+            raise ReportError(
+                f"no events in {store.path}: run `impact analyze` (or `impact ingest`, which ends with it)"
+            )
+        raise ReportError(
+            f"no event {event_id!r} in {store.path}; known events: {', '.join(known[:20])}"
+            f"{' ...' if len(known) > 20 else ''} (all of them: `impact events`)"
+        )
     return bundle, status
 
 
@@ -133,8 +156,10 @@ def render_html(bundle: dict, status: dict) -> str:
         f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
     ]
     if status.get("demo"):
-        parts.append("<p class='demo' id='demo-banner'>SIMULATED DEMO DATA — prices and headlines are simulated "
-                     "(source = 'demo'), not market data.</p>")
+        parts.append(
+            "<p class='demo' id='demo-banner'>SIMULATED DEMO DATA — prices and headlines are simulated "
+            "(source = 'demo'), not market data.</p>"
+        )
     parts += [
         f"<h1>{html.escape(event['name'])}</h1>",
         f"<p class='muted'>event {html.escape(event['event_id'])} · day 0 {pd.Timestamp(event['day0']):%Y-%m-%d} "
@@ -143,21 +168,39 @@ def render_html(bundle: dict, status: dict) -> str:
         f"<p>{html.escape(event.get('description') or '')}</p>",
     ]
     for name, fig in figs.items():
-        parts.append(f"<h2>{html.escape({'prices': 'Price paths', 'ar': 'Day-0 abnormal returns', 'car': 'CAR paths'}[name])}</h2>")
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}",
-                                 config={"displaylogo": False, "responsive": True}))
+        parts.append(
+            f"<h2>{html.escape({'prices': 'Price paths', 'ar': 'Day-0 abnormal returns', 'car': 'CAR paths'}[name])}</h2>"
+        )
+        parts.append(
+            fig.to_html(
+                full_html=False,
+                include_plotlyjs=False,
+                div_id=f"fig-{name}",
+                config={"displaylogo": False, "responsive": True},
+            )
+        )
     parts.append("<h2>Per-firm CAR tests (market model, forecast-error-corrected t)</h2>")
     parts.append(_html_table(tables["per_firm"]) if not tables["per_firm"].empty else "<p class='muted'>none</p>")
     parts.append("<h2>Group tests</h2>")
     parts.append(_html_table(tables["group"]) if not tables["group"].empty else "<p class='muted'>none</p>")
-    parts.append("<h2>Headline sentiment per ticker (each headline scored for each company it concerns)</h2>")
-    parts.append(_html_table(tables["sentiment"]) if not tables["sentiment"].empty else "<p class='muted'>none scored</p>")
+    lo, hi = SENTIMENT_SESSIONS
+    parts.append(
+        f"<h2>Headline sentiment per ticker, sessions {lo:+d}..{hi:+d} (each headline scored for each company it "
+        "concerns)</h2>"
+    )
+    parts.append(
+        _html_table(tables["sentiment"]) if not tables["sentiment"].empty else "<p class='muted'>none scored</p>"
+    )
     parts.append("<h2>Headlines (time order)</h2>")
     if not status.get("sentiment_model"):
         parts.append("<p class='muted'>Sentiment not computed yet: headlines are unscored.</p>")
     labels = [x if x in ("negative", "neutral", "positive") else "unscored" for x in bundle["headlines"]["sentiment"]]
-    parts.append(_html_table(tables["headlines"], labels) if not tables["headlines"].empty else "<p class='muted'>none</p>")
-    parts.append(f"<p class='muted'>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by ai-market-impact.</p></body></html>")
+    parts.append(
+        _html_table(tables["headlines"], labels) if not tables["headlines"].empty else "<p class='muted'>none</p>"
+    )
+    parts.append(
+        f"<p class='muted'>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by ai-market-impact.</p></body></html>"
+    )
     return "".join(parts)
 
 
@@ -171,7 +214,9 @@ def _image_engine_env() -> None:
                 break
 
 
-def build_report(event_id: str, out: str | Path, format: str = "html", warehouse_path: str | Path | None = None) -> list[Path]:
+def build_report(
+    event_id: str, out: str | Path, format: str = "html", warehouse_path: str | Path | None = None
+) -> list[Path]:
     """Write the report of ``event_id``; returns the files written.
 
     html: ``out`` is the HTML file. png: one image per figure, ``<out stem>-<figure>.png`` beside

@@ -1,4 +1,5 @@
-"""One-screen summaries of what the warehouse holds, read through a short read-only connection."""
+"""One-screen summaries for the CLI (``impact demo``, ``ingest``, ``analyze``, ``study``): read-model answers
+(``pipelines.warehouse.read``) shaped into the tables it prints."""
 
 from __future__ import annotations
 
@@ -7,69 +8,65 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines import warehouse
+from pipelines.study import tests_table, ticker_table
+from pipelines.warehouse import read
 
 DEEPSEEK_DAY = "2025-01-27"
+REPORT_WINDOWS = ((0, 0), (-1, 1))
+"""The windows of the per-ticker table after a run; the group tests are those of the last one."""
 
 
 def warehouse_overview(path: str | Path | None = None) -> dict[str, pd.DataFrame]:
     """Row counts and coverage per dataset and source, plus each ticker's move on the DeepSeek-R1 day."""
     with warehouse.reader(path) as con:
-        prices = con.execute(
-            """
-            SELECT source, count(DISTINCT ticker) AS tickers, count(*) AS rows,
-                   min(date) AS first_date, max(date) AS last_date
-            FROM core.prices GROUP BY source ORDER BY source
-            """
-        ).df()
-        headlines = con.execute(
-            """
-            SELECT source, count(*) AS stories, min(ny_date) AS first_date, max(ny_date) AS last_date
-            FROM core.headlines GROUP BY source ORDER BY source
-            """
-        ).df()
-        moves = con.execute(
-            """
-            SELECT ticker, prev_close, close, round(100 * (close * split_ratio / prev_close - 1), 2) AS return_pct
-            FROM (
-                SELECT ticker, date, close, split_ratio,
-                       lag(close) OVER (PARTITION BY ticker ORDER BY date) AS prev_close
-                FROM core.prices
-            )
-            WHERE date = CAST(? AS DATE)
-            ORDER BY return_pct
-            """,
-            [DEEPSEEK_DAY],
-        ).df()
-    return {"prices": prices, "headlines": headlines, "deepseek": moves}
+        return {**read.coverage(con), "deepseek": read.day_returns(con, DEEPSEEK_DAY)}
 
 
-def event_report(event_id: str, path: str | Path | None = None) -> dict[str, pd.DataFrame]:
-    """An event's per-ticker table and group tests, read from the event-study marts."""
-    from pipelines.study import tests_table, ticker_table
-
+def analysis_line(path: str | Path | None = None) -> str:
+    """One line on what the analyze job left: events, studied firm-events, headline sentiment rows."""
     with warehouse.reader(path) as con:
-        event = con.execute("SELECT name, day0 FROM core.events WHERE event_id = ?", [event_id]).df()
-        abnormal = con.execute("SELECT ticker, tau, ar FROM mart.abnormal_returns WHERE event_id = ?", [event_id]).df()
-        windows = con.execute(
-            'SELECT ticker, "window", car, car_t, car_p FROM mart.event_windows WHERE event_id = ? '
-            'AND "window" IN (\'[0,0]\', \'[-1,+1]\') ORDER BY tau_start DESC', [event_id]
-        ).df()
-        tests = con.execute(
-            'SELECT "window", test, statistic, p_value, n, adjusts_cross_correlation FROM mart.event_tests '
-            'WHERE event_id = ? AND "window" = \'[-1,+1]\'', [event_id]
-        ).df()
-        sentiment = con.execute(SENTIMENT_BEFORE_SQL, [event_id]).df()
-    return {"event": event, "tickers": ticker_table(abnormal, windows), "tests": tests_table(tests), "sentiment": sentiment}
+        n = read.analysis_counts(con)
+    studied, pairs = n["studied"], n["firm_events"]
+    excluded = f" ({pairs - studied} excluded: reasons in mart.event_estimates)" if studied < pairs else ""
+    return (
+        f"Analysis: {n['curated'] + n['detected']} events ({n['curated']} curated, {n['detected']} detected); "
+        f"{studied} of {pairs} firm-events studied{excluded}; {n['sentiment_rows']} headline sentiment rows."
+    )
 
 
-SENTIMENT_BEFORE_SQL = """
-SELECT w.ticker, count(*) AS headlines, count(*) FILTER (WHERE w.relevance = 'direct') AS named,
-       round(sum(core.relevance_weight(w.relevance) * w.score) / sum(core.relevance_weight(w.relevance)), 3) AS mean_score,
-       count(*) FILTER (WHERE w.label = 'negative') AS negative, count(*) FILTER (WHERE w.label = 'positive') AS positive
-FROM core.events AS e,
-     mart.headline_sentiment_window(NULL, core.session_add(e.day0, -5), e.day0) AS w
-WHERE e.event_id = ? AND list_contains(e.tickers, w.ticker) AND w.score IS NOT NULL
-GROUP BY w.ticker
-ORDER BY mean_score, w.ticker
-"""
-"""An event's tickers: headline sentiment FOR each ticker over sessions -5..0 (relevance-weighted mean score)."""
+def study_tables(stored: read.StoredStudy, windows: tuple[tuple[int, int], ...]) -> dict[str, pd.DataFrame]:
+    """Per-ticker AR(0) and CARs over ``windows`` (``tickers``), the group tests (``tests``) and the firm-events
+    the study left out (``excluded``) of a stored study, as ``impact study`` prints them."""
+    chosen = stored.only(windows)
+    estimates = stored.estimates
+    return {
+        "tickers": ticker_table(stored.abnormal, chosen.windows),
+        "tests": tests_table(chosen.tests),
+        "excluded": estimates.loc[estimates["status"] != "ok", ["ticker", "status", "reason"]].reset_index(drop=True),
+    }
+
+
+def event_report(event_id: str, path: str | Path | None = None) -> dict[str, object]:
+    """An event from the marts: ``event`` (name, day0; empty when unknown), the per-ticker table over REPORT_WINDOWS,
+    the group tests of CAR[-1,+1], why no firm was studied (``reason``) and each ticker's sentiment before day 0."""
+    with warehouse.reader(path) as con:
+        info = read.event_info(con, event_id)
+        stored = read.event_study(con, event_id)
+        sentiment = read.sentiment_by_ticker(con, event_id)
+    event = pd.DataFrame(
+        [{"name": info["name"], "day0": pd.Timestamp(info["day0"])}] if info else [], columns=["name", "day0"]
+    )
+    if stored is None:
+        tickers, tests, reason = pd.DataFrame(), pd.DataFrame(), None
+    else:
+        tickers = ticker_table(stored.abnormal, stored.only(REPORT_WINDOWS).windows)
+        tests = tests_table(stored.only(REPORT_WINDOWS[-1:]).tests)
+        reason = next(iter(stored.estimates["reason"].dropna()), None)
+    sentiment = sentiment.assign(mean_score=sentiment["mean_score"].round(3)).sort_values(["mean_score", "ticker"])
+    return {
+        "event": event,
+        "tickers": tickers,
+        "tests": tests,
+        "reason": reason,
+        "sentiment": sentiment.reset_index(drop=True),
+    }

@@ -1,0 +1,631 @@
+"""The warehouse's read model: every question the readers ask (dashboards, the static report, the CLI
+summaries, ``impact study``), answered once, on a read-only connection.
+
+Each function takes a connection from :func:`pipelines.warehouse.reader` and returns plain values or
+DataFrames; it uses the stored SQL macros (``macros.sql``, ``macros_sentiment.sql``) where one answers
+the question. Tables the analysis has not written yet (marts, sentiment) are a state, not an error.
+Imports no Dagster and nothing of ``pipelines`` but the shared leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+PRICE_WINDOW = (-10, 10)
+"""Trading days around day0 of the normalised price paths."""
+BAND_Z = 1.959963984540054
+"""Two-sided 95% normal quantile for the CAR bands."""
+SENTIMENT_BEFORE = (-5, 0)
+"""Sessions around day0 of the sentiment an event's tickers had going into it."""
+
+_EVENT_COLUMNS = ["event_id", "name", "kind", "origin", "day0", "day0_rule", "tickers", "description", "trigger_sar"]
+
+
+# --- what the warehouse holds ----------------------------------------------------------------------
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every ``schema.table`` (and view) of the warehouse."""
+    rows = con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+    return {r[0] for r in rows}
+
+
+def sentiment_model(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The sentiment model with the most scored rows (None when nothing is scored)."""
+    present = tables(con)
+    sources = [f"SELECT model FROM {t}" for t in ("core.headline_sentiment", "mart.daily_sentiment") if t in present]
+    if not sources:
+        return None
+    row = con.execute(
+        f"SELECT model FROM ({' UNION ALL '.join(sources)}) GROUP BY model ORDER BY count(*) DESC, model LIMIT 1"
+    ).fetchall()
+    return row[0][0] if row else None
+
+
+def status(con: duckdb.DuckDBPyConnection) -> dict:
+    """Which tables exist, the sources, whether the data is the simulated demo, whether sentiment is computed."""
+    present = tables(con)
+    sources: list[str] = []
+    if "core.prices" in present:
+        sources += [r[0] for r in con.execute("SELECT DISTINCT source FROM core.prices").fetchall()]
+    for table in ("core.headlines", "raw.ingestions"):
+        if table in present:
+            sources += [
+                r[0] for r in con.execute(f"SELECT DISTINCT unnest(string_split(source, ',')) FROM {table}").fetchall()
+            ]
+    model = sentiment_model(con)
+    return {
+        "tables": present,
+        "demo": "demo" in set(sources),
+        "sources": sorted(set(sources)),
+        "sentiment": model is not None,
+        "sentiment_model": model,
+    }
+
+
+def coverage(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    """Rows and date range per source: ``prices`` (tickers, rows) and ``headlines`` (stories)."""
+    prices = con.execute(
+        "SELECT source, count(DISTINCT ticker) AS tickers, count(*) AS rows, min(date) AS first_date, max(date) AS last_date "
+        "FROM core.prices GROUP BY source ORDER BY source"
+    ).df()
+    headlines = con.execute(
+        "SELECT source, count(*) AS stories, min(ny_date) AS first_date, max(ny_date) AS last_date "
+        "FROM core.headlines GROUP BY source ORDER BY source"
+    ).df()
+    return {"prices": prices, "headlines": headlines}
+
+
+def analysis_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """What the analyze job left: curated and detected events, studied and all firm-events, sentiment rows."""
+    curated, detected = con.execute(
+        "SELECT count(*) FILTER (WHERE origin = 'curated'), count(*) FILTER (WHERE origin = 'detected') FROM core.events"
+    ).fetchone()
+    studied, pairs = con.execute(
+        "SELECT count(*) FILTER (WHERE status = 'ok'), count(*) FROM mart.event_estimates"
+    ).fetchone()
+    scored = con.execute("SELECT count(*) FROM core.headline_sentiment").fetchone()[0]
+    return {
+        "curated": curated,
+        "detected": detected,
+        "studied": studied,
+        "firm_events": pairs,
+        "sentiment_rows": scored,
+    }
+
+
+def tickers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every ticker with its first and last session and its number of sessions."""
+    return con.execute(
+        "SELECT ticker, min(date) AS first, max(date) AS last, count(*) AS sessions FROM core.prices GROUP BY ticker ORDER BY ticker"
+    ).df()
+
+
+def windows(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The event windows studied, shortest first ([0,0], [0,+1], [-1,+1], [-5,+5])."""
+    if "mart.event_windows" not in tables(con):
+        return []
+    rows = con.execute(
+        'SELECT "window" FROM mart.event_windows GROUP BY "window", tau_start, tau_end ORDER BY tau_end - tau_start, tau_start'
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def events(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every event of core.events: curated first, newest first, then detected ones."""
+    if "core.events" not in tables(con):
+        return pd.DataFrame(columns=_EVENT_COLUMNS)
+    return con.execute(
+        f"SELECT {', '.join(_EVENT_COLUMNS)} FROM core.events "
+        "ORDER BY CASE origin WHEN 'curated' THEN 0 ELSE 1 END, day0 DESC, event_id"
+    ).df()
+
+
+def day_returns(con: duckdb.DuckDBPyConnection, day: date | str) -> pd.DataFrame:
+    """Every ticker's close-to-close move into session ``day`` (split-adjusted), most negative first."""
+    return con.execute(
+        """
+        SELECT ticker, prev_close, close, round(100 * (close * split_ratio / prev_close - 1), 2) AS return_pct
+        FROM (SELECT ticker, date, close, split_ratio, lag(close) OVER (PARTITION BY ticker ORDER BY date) AS prev_close
+              FROM core.prices)
+        WHERE date = CAST(? AS DATE)
+        ORDER BY return_pct
+        """,
+        [str(day)],
+    ).df()
+
+
+# --- one event ---------------------------------------------------------------------------------------
+
+
+def event_info(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
+    """The event's row of core.events (tickers and headline_ids as lists), or None when unknown."""
+    if "core.events" not in tables(con):
+        return None
+    frame = con.execute(
+        "SELECT event_id, name, kind, origin, announced_at, day0, day0_rule, tickers, description, trigger_sar, headline_ids "
+        "FROM core.events WHERE event_id = ?",
+        [event_id],
+    ).df()
+    if frame.empty:
+        return None
+    info = frame.iloc[0].to_dict()
+    info["tickers"] = list(info["tickers"])
+    ids = info["headline_ids"]
+    info["headline_ids"] = list(ids) if ids is not None and not (isinstance(ids, float) and np.isnan(ids)) else []
+    return info
+
+
+@dataclass(frozen=True)
+class StoredStudy:
+    """One event's study as the marts hold it: the frames of ``EventStudyResults`` with the marts' column names
+    (``tau_start``/``tau_end``); windows, aggregates and tests shortest window first, tickers in order."""
+
+    estimates: pd.DataFrame
+    abnormal: pd.DataFrame
+    windows: pd.DataFrame
+    aggregates: pd.DataFrame
+    tests: pd.DataFrame
+
+    @property
+    def model(self) -> str | None:
+        """The expected-return model of the fit (market, market-adjusted, constant-mean, factors)."""
+        return next(iter(self.estimates["model"].dropna()), None)
+
+    @property
+    def benchmark(self) -> str | None:
+        """The benchmark of the studied firms (None when none was studied)."""
+        return next(iter(self.estimates.loc[self.estimates["status"] == "ok", "benchmark"].dropna()), None)
+
+    @property
+    def bounds(self) -> list[tuple[int, int]]:
+        """The studied windows as (start, end) in trading days, shortest first."""
+        frame = self.aggregates if not self.aggregates.empty else self.windows
+        return list(dict.fromkeys(zip(frame["tau_start"].astype(int), frame["tau_end"].astype(int), strict=True)))
+
+    @property
+    def computed_at(self) -> pd.Timestamp | None:
+        """When the analyze job wrote this study (UTC)."""
+        stamps = pd.to_datetime(self.estimates["computed_at"].dropna(), utc=True)
+        return stamps.min() if len(stamps) else None
+
+    def only(self, bounds: Sequence[tuple[int, int]]) -> StoredStudy:
+        """The same study restricted to ``bounds``, the windows in that order (unknown windows are left out)."""
+        rank = {tuple(b): i for i, b in enumerate(bounds)}
+
+        def pick(frame: pd.DataFrame) -> pd.DataFrame:
+            key = pd.Series(list(zip(frame["tau_start"], frame["tau_end"], strict=True)), index=frame.index).map(rank)
+            kept = frame.assign(_rank=key).dropna(subset=["_rank"])
+            return kept.sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
+
+        return StoredStudy(self.estimates, self.abnormal, pick(self.windows), pick(self.aggregates), pick(self.tests))
+
+
+def event_study(con: duckdb.DuckDBPyConnection, event_id: str) -> StoredStudy | None:
+    """The event's study from the marts (mart.event_estimates, abnormal_returns, event_windows, event_aggregates,
+    event_tests); None when the analyze job has not studied it."""
+    if "mart.event_estimates" not in tables(con):
+        return None
+    estimates = con.execute(
+        "SELECT ticker, day0, model, benchmark, status, reason, n_est, df, alpha, beta, sigma_e, r2, computed_at "
+        "FROM mart.event_estimates WHERE event_id = ? ORDER BY ticker",
+        [event_id],
+    ).df()
+    if estimates.empty:
+        return None
+    order = "ORDER BY tau_end - tau_start, tau_start"
+    abnormal = con.execute(
+        "SELECT event_id, ticker, tau, date, ret, expected, ar, car, sar FROM mart.abnormal_returns WHERE event_id = ? "
+        "ORDER BY ticker, tau",
+        [event_id],
+    ).df()
+    windows_ = con.execute(
+        'SELECT event_id, ticker, "window", tau_start, tau_end, car, bhar, scar, car_sd, car_t, car_p, df '
+        f"FROM mart.event_windows WHERE event_id = ? {order}, ticker",
+        [event_id],
+    ).df()
+    aggregates = con.execute(
+        'SELECT "window", tau_start, tau_end, n, caar, median_car, sd_car, abhar, share_positive, rbar, clustered '
+        f"FROM mart.event_aggregates WHERE event_id = ? {order}",
+        [event_id],
+    ).df()
+    tests = con.execute(
+        'SELECT t."window", t.tau_start, t.tau_end, t.test, t.statistic, t.p_value, t.df, t.n, t.method, t.clustered, '
+        "t.adjusts_cross_correlation FROM mart.event_tests AS t WHERE t.event_id = ? "
+        "ORDER BY t.tau_end - t.tau_start, t.tau_start",
+        [event_id],
+    ).df()
+    return StoredStudy(estimates, abnormal, windows_, aggregates, tests)
+
+
+def last_price_ingest(con: duckdb.DuckDBPyConnection) -> pd.Timestamp | None:
+    """When prices were last written (raw.ingestions, UTC), None when never recorded."""
+    if "raw.ingestions" not in tables(con):
+        return None
+    at = con.execute("SELECT max(ingested_at) FROM raw.ingestions WHERE dataset = 'prices'").fetchall()[0][0]
+    return pd.to_datetime(at, utc=True) if at is not None else None
+
+
+def _price_paths(
+    con: duckdb.DuckDBPyConnection, names: Sequence[str], benchmark: str, day0: pd.Timestamp
+) -> pd.DataFrame:
+    """Prices of ``names`` over PRICE_WINDOW, indexed 100 at the close of day -1; tau counts the benchmark's sessions."""
+    sessions = con.execute(
+        """
+        WITH s AS (SELECT DISTINCT date FROM core.prices WHERE ticker = ?),
+             k AS (SELECT date, row_number() OVER (ORDER BY date) AS k FROM s),
+             z AS (SELECT min(k) AS k0 FROM k WHERE date >= ?)
+        SELECT k.date, CAST(k.k - z.k0 AS INTEGER) AS tau FROM k, z WHERE k.k - z.k0 BETWEEN ? AND ?
+        """,
+        [benchmark, day0.date(), PRICE_WINDOW[0] - 1, PRICE_WINDOW[1]],
+    ).df()
+    prices = (
+        con.execute(
+            "SELECT p.ticker, p.date, p.adj_close, p.close FROM core.prices AS p "
+            "WHERE p.ticker IN (SELECT unnest(?)) AND p.date BETWEEN ? AND ? ORDER BY p.ticker, p.date",
+            [list(names), sessions["date"].min(), sessions["date"].max()],
+        ).df()
+        if not sessions.empty
+        else pd.DataFrame(columns=["ticker", "date", "adj_close", "close"])
+    )
+    prices = prices.merge(sessions, on="date")
+    base = prices.loc[prices["tau"] == -1].set_index("ticker")["adj_close"]
+    prices["index"] = 100 * prices["adj_close"] / prices["ticker"].map(base)
+    prices["ret"] = prices.sort_values("tau").groupby("ticker")["adj_close"].pct_change()
+    prices = prices.loc[prices["tau"] >= PRICE_WINDOW[0]].reset_index(drop=True)
+    prices["benchmark"] = prices["ticker"] == benchmark
+    return prices
+
+
+def event(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
+    """Everything shown about one event (None when unknown): ``event`` (metadata), ``benchmark``, normalised
+    ``prices`` over PRICE_WINDOW, the stored study (``estimates``, ``abnormal`` with 95% CAR bands, per-firm
+    ``windows``, ``aggregates``, group ``tests``) and its ``headlines`` (see :func:`event_headlines`)."""
+    info = event_info(con, event_id)
+    if info is None:
+        return None
+    day0 = pd.Timestamp(info["day0"])
+    stored = event_study(con, event_id)
+    if stored is not None:
+        estimates, abnormal = stored.estimates, stored.abnormal.drop(columns="event_id")
+        windows_ = stored.windows[
+            ["ticker", "window", "tau_start", "tau_end", "car", "bhar", "car_sd", "car_t", "car_p", "df"]
+        ]
+        aggregates = stored.aggregates.drop(columns="abhar")
+        tests = stored.tests[
+            [
+                "window",
+                "tau_start",
+                "tau_end",
+                "test",
+                "statistic",
+                "p_value",
+                "n",
+                "method",
+                "adjusts_cross_correlation",
+            ]
+        ]
+    else:
+        estimates = pd.DataFrame(columns=["ticker", "benchmark", "status", "sigma_e"])
+        abnormal = pd.DataFrame(columns=["ticker", "tau", "date", "ret", "expected", "ar", "car", "sar"])
+        windows_ = pd.DataFrame(columns=["ticker", "window", "tau_start", "tau_end", "car", "car_t", "car_p"])
+        aggregates = pd.DataFrame(columns=["window", "caar"])
+        tests = pd.DataFrame(columns=["window", "test", "statistic", "p_value", "n"])
+    benchmark = next((b for b in estimates["benchmark"].dropna()), "SPY")
+    prices = _price_paths(con, list(dict.fromkeys([*info["tickers"], benchmark])), benchmark, day0)
+    if not abnormal.empty:
+        sigma = estimates.set_index("ticker")["sigma_e"]
+        first = abnormal.groupby("ticker")["tau"].transform("min")
+        abnormal["sigma_e"] = abnormal["ticker"].map(sigma)
+        half = BAND_Z * abnormal["sigma_e"] * np.sqrt(abnormal["tau"] - first + 1)
+        abnormal["car_lo"] = abnormal["car"] - half
+        abnormal["car_hi"] = abnormal["car"] + half
+    return {
+        "event": info,
+        "benchmark": benchmark,
+        "prices": prices,
+        "abnormal": abnormal,
+        "windows": windows_,
+        "aggregates": aggregates,
+        "tests": tests,
+        "estimates": estimates,
+        "headlines": _event_headlines(con, info, *_session_span(con, day0, -1, 1)),
+    }
+
+
+def event_headlines(con: duckdb.DuckDBPyConnection, event_id: str) -> pd.DataFrame | None:
+    """The event's headlines in time order, scored for each of its tickers: a detected event's own stories,
+    otherwise the stories about its tickers (tagged or linked) on sessions -1..+1. None when the event is unknown."""
+    info = event_info(con, event_id)
+    if info is None:
+        return None
+    return _event_headlines(con, info, *_session_span(con, info["day0"], -1, 1))
+
+
+def _session_span(con: duckdb.DuckDBPyConnection, day0: object, lo: int, hi: int) -> tuple[date, date]:
+    """The sessions ``lo`` and ``hi`` sessions from day0 (core.session_add), a few days either side where unknown."""
+    first, last = con.execute(
+        "SELECT core.session_add(CAST(? AS DATE), ?), core.session_add(CAST(? AS DATE), ?)",
+        [pd.Timestamp(day0).date(), lo, pd.Timestamp(day0).date(), hi],
+    ).fetchone()
+    day = pd.Timestamp(day0)
+    return first or (day - pd.Timedelta(days=3)).date(), last or (day + pd.Timedelta(days=3)).date()
+
+
+def _event_headlines(con: duckdb.DuckDBPyConnection, info: dict, lo: object, hi: object) -> pd.DataFrame:
+    if info["headline_ids"]:
+        return _headline_frame(con, "h.headline_id IN (SELECT unnest(?))", [info["headline_ids"]], info["tickers"])
+    return _headline_frame(
+        con,
+        f"h.session_date BETWEEN ? AND ? AND {LINKED}",
+        [pd.Timestamp(lo).date(), pd.Timestamp(hi).date(), info["tickers"], info["tickers"]],
+        info["tickers"],
+    )
+
+
+def sentiment_by_ticker(
+    con: duckdb.DuckDBPyConnection,
+    event_id: str,
+    lo: int = SENTIMENT_BEFORE[0],
+    hi: int = SENTIMENT_BEFORE[1],
+    model: str | None = None,
+) -> pd.DataFrame:
+    """Per ticker of the event: its (headline, ticker) pairs scored on sessions [lo, hi] around day0, how many name
+    it, the relevance-weighted mean score FOR that ticker, and the negative / positive counts; most negative first.
+
+    Built on ``mart.headline_sentiment_window`` (tagged or linked headlines; ``model`` None: the latest model per pair)
+    and ``core.relevance_weight``. Empty when nothing is scored.
+    """
+    if "core.headline_sentiment" not in tables(con):
+        return pd.DataFrame(columns=["ticker", "headlines", "named", "mean_score", "negative", "positive"])
+    return con.execute(
+        """
+        SELECT w.ticker, count(*) AS headlines, count(*) FILTER (WHERE w.relevance = 'direct') AS named,
+               sum(core.relevance_weight(w.relevance) * w.score) / sum(core.relevance_weight(w.relevance)) AS mean_score,
+               count(*) FILTER (WHERE w.label = 'negative') AS negative, count(*) FILTER (WHERE w.label = 'positive') AS positive
+        FROM core.events AS e,
+             mart.headline_sentiment_window(NULL, core.session_add(e.day0, ?), core.session_add(e.day0, ?), sentiment_model := ?) AS w
+        WHERE e.event_id = ? AND list_contains(e.tickers, w.ticker) AND w.score IS NOT NULL
+        GROUP BY w.ticker
+        ORDER BY mean_score, w.ticker
+        """,
+        [lo, hi, model, event_id],
+    ).df()
+
+
+# --- headlines ---------------------------------------------------------------------------------------
+
+LINKED = (
+    "(list_has_any(h.tickers, ?) OR h.headline_id IN (SELECT headline_id FROM core.headline_sentiment "
+    "WHERE relevance <> 'none' AND list_contains(?, ticker)))"
+)
+"""SQL over alias h: the headline is tagged with, or linked to, one of a list of tickers (pass the list twice)."""
+
+
+def _headline_frame(
+    con: duckdb.DuckDBPyConnection, where: str, params: Sequence[object], names: Sequence[str], limit: int = 200
+) -> pd.DataFrame:
+    """Headlines matching ``where`` (over alias h) in time order, with the sentiment FOR each of ``names`` when scored.
+
+    ``scores`` lists, per headline, one {ticker, label, score, relevance, weight} per ticker of ``names`` it concerns
+    (in the order given); ``sentiment``/``sentiment_score`` are those of the first ticker that has one.
+    """
+    model = sentiment_model(con)
+    order = {t: i for i, t in enumerate(names)}
+    if model is not None:
+        select = ", s.scores"
+        join = (
+            "LEFT JOIN (SELECT headline_id, list({'ticker': ticker, 'label': label, 'score': score, 'relevance': relevance, "
+            "'weight': core.relevance_weight(relevance)}) "
+            "AS scores FROM core.headline_sentiment WHERE model = ? AND relevance <> 'none' AND list_contains(?, ticker) "
+            "GROUP BY headline_id) AS s ON s.headline_id = h.headline_id"
+        )
+        args = [model, list(names), *params]
+    else:
+        select = ", CAST(NULL AS STRUCT(ticker VARCHAR, label VARCHAR, score DOUBLE, relevance VARCHAR, weight DOUBLE)[]) AS scores"
+        join, args = "", list(params)
+    frame = con.execute(
+        f"SELECT h.headline_id, h.published_at, h.session_date, h.title, h.publisher, h.url, h.tickers, h.source{select} "
+        f"FROM core.headlines AS h {join} WHERE {where} ORDER BY h.published_at, h.headline_id LIMIT {int(limit)}",
+        args,
+    ).df()
+    frame["scores"] = [
+        sorted(list(s), key=lambda x: order.get(x["ticker"], len(order)))
+        if isinstance(s, (list, tuple, np.ndarray)) and len(s)
+        else []
+        for s in frame["scores"]
+    ]
+    frame["sentiment"] = [s[0]["label"] if s else None for s in frame["scores"]]
+    frame["sentiment_score"] = [s[0]["score"] if s else np.nan for s in frame["scores"]]
+    return frame
+
+
+def day_headlines(con: duckdb.DuckDBPyConnection, ticker: str, day: date) -> pd.DataFrame:
+    """The headlines about ``ticker`` (tagged or linked) that can first move session ``day``, scored for ``ticker``."""
+    return _headline_frame(con, f"h.session_date = ? AND {LINKED}", [day, [ticker], [ticker]], [ticker])
+
+
+def latest_headline_day(con: duckdb.DuckDBPyConnection, ticker: str, start: date, end: date) -> date | None:
+    """The last session in ``start``..``end`` with a headline tagged with ``ticker`` (None if none)."""
+    row = con.execute(
+        "SELECT max(session_date) FROM core.headline_tickers WHERE ticker = ? AND session_date BETWEEN ? AND ?",
+        [ticker, start, end],
+    ).fetchall()
+    return row[0][0] if row else None
+
+
+# --- tickers and sentiment over time --------------------------------------------------------------------
+
+
+def ticker_history(con: duckdb.DuckDBPyConnection, ticker: str, start: date, end: date) -> dict:
+    """One ticker from ``start`` to ``end``: split-adjusted OHLC, volume, return and daily AR (``prices``), its
+    ``events``, ``headline_counts`` per session and its daily sentiment (``sentiment``, None when not computed)."""
+    present = tables(con)
+    prices = con.execute(
+        """
+        SELECT date, open * adj_close / close AS open, high * adj_close / close AS high,
+               low * adj_close / close AS low, adj_close AS close, close AS close_traded, volume * close / adj_close AS volume,
+               adj_close / lag(adj_close) OVER (ORDER BY date) - 1 AS ret
+        FROM core.prices WHERE ticker = ? AND date BETWEEN ? - INTERVAL 10 DAY AND ? ORDER BY date
+        """,
+        [ticker, start, end],
+    ).df()
+    prices = prices.loc[prices["date"] >= pd.Timestamp(start)].reset_index(drop=True)
+    events_ = (
+        con.execute(
+            "SELECT event_id, name, origin, day0 FROM core.events WHERE list_contains(tickers, ?) AND day0 BETWEEN ? AND ? "
+            "ORDER BY day0",
+            [ticker, start, end],
+        ).df()
+        if "core.events" in present
+        else pd.DataFrame(columns=["event_id", "name", "origin", "day0"])
+    )
+    if "mart.daily_abnormal_returns" in present:
+        ar = con.execute(
+            "SELECT date, ar, sar FROM mart.daily_abnormal_returns WHERE ticker = ? AND date BETWEEN ? AND ?",
+            [ticker, start, end],
+        ).df()
+        prices = prices.merge(ar, on="date", how="left")
+    counts = con.execute(
+        "SELECT session_date AS date, count(*) AS n_headlines FROM core.headline_tickers WHERE ticker = ? "
+        "AND session_date BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
+        [ticker, start, end],
+    ).df()
+    return {
+        "prices": prices,
+        "events": events_,
+        "headline_counts": counts,
+        "sentiment": daily_sentiment(con, [ticker], start, end),
+    }
+
+
+def daily_sentiment(
+    con: duckdb.DuckDBPyConnection, names: Sequence[str] | None, start: date, end: date
+) -> pd.DataFrame | None:
+    """mart.daily_sentiment of ``names`` (None: all) with each session's abnormal return; None when not computed.
+
+    One model: the one that scored the most days, so several classifiers never double-count a session.
+    """
+    present = tables(con)
+    if (
+        "mart.daily_sentiment" not in present
+        or not con.execute("SELECT EXISTS (FROM mart.daily_sentiment)").fetchall()[0][0]
+    ):
+        return None
+    where, args = ["s.date BETWEEN ? AND ?"], [start, end]
+    if names:
+        where.append("s.ticker IN (SELECT unnest(?))")
+        args.append(list(names))
+    where.append(
+        "s.model = (SELECT model FROM mart.daily_sentiment GROUP BY model ORDER BY count(*) DESC, model LIMIT 1)"
+    )
+    return con.execute(
+        "SELECT s.ticker, s.date, s.model, s.headlines AS n_headlines, s.mean_score, s.share_negative, "
+        "s.share_positive, coalesce(s.ar, r.ar) AS ar, coalesce(s.sar, r.sar) AS sar FROM mart.daily_sentiment AS s "
+        "LEFT JOIN mart.daily_abnormal_returns AS r ON r.ticker = s.ticker AND r.date = s.date "
+        f"WHERE {' AND '.join(where)} ORDER BY s.ticker, s.date",
+        args,
+    ).df()
+
+
+# --- the landing page ----------------------------------------------------------------------------------
+
+
+def overview(con: duckdb.DuckDBPyConnection) -> dict:
+    """The universe's last session (return, AR, sentiment), data freshness per source, the last runs, the
+    spotlight (the curated event with the largest day-0 move) and row counts."""
+    present = tables(con)
+    last = con.execute("SELECT max(date) FROM core.prices").fetchall()[0][0]
+    session = (
+        con.execute(
+            """
+        SELECT ticker, date, close, adj_close / prev - 1 AS ret, volume
+        FROM (SELECT ticker, date, close, adj_close, volume,
+                     lag(adj_close) OVER (PARTITION BY ticker ORDER BY date) AS prev
+              FROM core.prices WHERE date BETWEEN ? - INTERVAL 14 DAY AND ?)
+        WHERE date = ? ORDER BY ticker
+        """,
+            [last, last, last],
+        ).df()
+        if last is not None
+        else pd.DataFrame(columns=["ticker", "date", "close", "ret", "volume"])
+    )
+    if "mart.daily_abnormal_returns" in present and last is not None:
+        session = session.merge(
+            con.execute("SELECT ticker, ar, sar FROM mart.daily_abnormal_returns WHERE date = ?", [last]).df(),
+            on="ticker",
+            how="left",
+        )
+    else:
+        session["ar"] = np.nan
+        session["sar"] = np.nan
+    sentiment = daily_sentiment(con, None, last, last) if last is not None else None
+    if sentiment is not None:
+        session = session.merge(sentiment[["ticker", "mean_score", "n_headlines"]], on="ticker", how="left")
+    freshness = (
+        con.execute(
+            """
+        SELECT dataset, source, max(range_end) AS data_through, max(ingested_at) AS last_ingested,
+               arg_max(rows, ingested_at) AS last_rows, arg_max(run_id, ingested_at) AS last_run_id, count(*) AS runs
+        FROM raw.ingestions GROUP BY dataset, source ORDER BY dataset, source
+        """
+        ).df()
+        if "raw.ingestions" in present
+        else pd.DataFrame()
+    )
+    runs = []
+    if not freshness.empty:
+        top = freshness.sort_values("last_ingested").iloc[-1]
+        runs.append(
+            {
+                "what": f"ingest {top['dataset']} ({top['source']})",
+                "at": top["last_ingested"],
+                "run_id": top["last_run_id"],
+            }
+        )
+    for table, column, what in (
+        ("mart.daily_abnormal_returns", "computed_at", "analysis (abnormal returns, events)"),
+        ("core.headline_sentiment", "scored_at", "sentiment scoring"),
+    ):
+        if table in present:
+            at = con.execute(f"SELECT max({column}) FROM {table}").fetchall()[0][0]
+            if at is not None:
+                runs.append({"what": what, "at": pd.Timestamp(at), "run_id": None})
+    return {
+        "last_session": last,
+        "session": session,
+        "freshness": freshness,
+        "runs": runs,
+        "spotlight": spotlight(con),
+        "sentiment": sentiment is not None,
+        "counts": {
+            "tickers": con.execute("SELECT count(DISTINCT ticker) FROM core.prices").fetchall()[0][0],
+            "headlines": con.execute("SELECT count(*) FROM core.headlines").fetchall()[0][0]
+            if "core.headlines" in present
+            else 0,
+            "events": con.execute("SELECT count(*) FROM core.events").fetchall()[0][0]
+            if "core.events" in present
+            else 0,
+        },
+    }
+
+
+def spotlight(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """The curated event with the largest day-0 move of one of its own tickers (event_id, name, day0, ticker, ret, ar)."""
+    if "mart.abnormal_returns" not in tables(con):
+        return None
+    row = con.execute(
+        """
+        SELECT a.event_id, e.name, e.day0, a.ticker, a.ret, a.ar
+        FROM mart.abnormal_returns AS a JOIN core.events AS e USING (event_id)
+        WHERE a.tau = 0 AND e.origin = 'curated' AND list_contains(e.tickers, a.ticker) AND a.ret IS NOT NULL
+        ORDER BY abs(a.ret) DESC LIMIT 1
+        """
+    ).fetchall()
+    return dict(zip(["event_id", "name", "day0", "ticker", "ret", "ar"], row[0], strict=True)) if row else None
