@@ -76,12 +76,14 @@ def simulate_prices(tickers: int, start: date, end: date, seed: int = 7) -> pd.D
     close = 50 * np.exp(np.cumsum(rets, axis=0))
     spread = np.abs(rng.normal(0, 0.01, close.shape))
     n = close.size
-    frame = pd.DataFrame({
-        "ticker": np.tile(names, len(days)),
-        "date": np.repeat(days.to_numpy(), tickers),
-        "open": (close * (1 + rng.normal(0, 0.003, close.shape))).ravel(),
-        "close": close.ravel(),
-    })
+    frame = pd.DataFrame(
+        {
+            "ticker": np.tile(names, len(days)),
+            "date": np.repeat(days.to_numpy(), tickers),
+            "open": (close * (1 + rng.normal(0, 0.003, close.shape))).ravel(),
+            "close": close.ravel(),
+        }
+    )
     frame["high"] = np.maximum(frame["open"], frame["close"]) * (1 + spread.ravel())
     frame["low"] = np.minimum(frame["open"], frame["close"]) * (1 - spread.ravel())
     frame["adj_close"] = frame["close"]
@@ -89,7 +91,19 @@ def simulate_prices(tickers: int, start: date, end: date, seed: int = 7) -> pd.D
     frame["split_ratio"] = 1.0
     frame["dividend"] = 0.0
     frame["source"] = "files"
-    cols = ["ticker", "date", "open", "high", "low", "close", "adj_close", "volume", "split_ratio", "dividend", "source"]
+    cols = [
+        "ticker",
+        "date",
+        "open",
+        "high",
+        "low",
+        "close",
+        "adj_close",
+        "volume",
+        "split_ratio",
+        "dividend",
+        "source",
+    ]
     return frame[cols].sort_values(["ticker", "date"]).reset_index(drop=True)
 
 
@@ -97,19 +111,22 @@ def simulate_headlines(count: int, start: date, end: date, tickers: list[str], s
     rng = np.random.default_rng(seed)
     span = int((pd.Timestamp(end) - pd.Timestamp(start)).total_seconds())
     stamps = pd.Timestamp(start, tz="America/New_York").tz_convert("UTC") + pd.to_timedelta(
-        np.sort(rng.integers(0, span, count)), unit="s")
+        np.sort(rng.integers(0, span, count)), unit="s"
+    )
     picks = rng.integers(0, len(tickers), (count, 2))
     names = np.asarray(tickers)
-    return pd.DataFrame({
-        "headline_id": [f"{i:020x}" for i in range(count)],
-        "published_at": pd.DatetimeIndex(stamps).as_unit("us"),
-        "title": [f"Story {i} about {names[a]}" for i, a in enumerate(picks[:, 0])],
-        "summary": None,
-        "url": [f"https://news.example/{i}" for i in range(count)],
-        "publisher": "Example",
-        "tickers": [sorted({names[a], names[b]}) for a, b in picks],
-        "source": "files",
-    })
+    return pd.DataFrame(
+        {
+            "headline_id": [f"{i:020x}" for i in range(count)],
+            "published_at": pd.DatetimeIndex(stamps).as_unit("us"),
+            "title": [f"Story {i} about {names[a]}" for i, a in enumerate(picks[:, 0])],
+            "summary": None,
+            "url": [f"https://news.example/{i}" for i in range(count)],
+            "publisher": "Example",
+            "tickers": [sorted({names[a], names[b]}) for a, b in picks],
+            "source": "files",
+        }
+    )
 
 
 def daily_dagster_runs(folder: Path, day: pd.DataFrame, next_day: date, tickers: list[str], runs: int) -> None:
@@ -122,14 +139,24 @@ def daily_dagster_runs(folder: Path, day: pd.DataFrame, next_day: date, tickers:
     day_parquet = folder / "day.parquet"
     day.assign(date=day["date"].dt.strftime("%Y-%m-%d")).drop(columns=["source"]).to_parquet(day_parquet)
     daily = PriceSourceResource(source="files", path=str(day_parquet), tickers=tickers)
-    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as home, \
-            dg.instance_for_test(temp_dir=home) as instance:
+    with (
+        tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as home,
+        dg.instance_for_test(temp_dir=home) as instance,
+    ):
         for run in range(1, runs + 1):
             with timed(f"Dagster run {run}: one daily partition x 500 (+ 5 checks)", None, 2):
-                outcome = run_job("ingest_prices", next_day, next_day, warehouse_file=folder / "dagster.duckdb",
-                                  price_source=daily, instance=instance)
-            print(f"    -> success={outcome.success} rows={outcome.metadata.get('rows')} checks={outcome.checks} "
-                  f"{outcome.error or ''}")
+                outcome = run_job(
+                    "ingest_prices",
+                    next_day,
+                    next_day,
+                    warehouse_file=folder / "dagster.duckdb",
+                    price_source=daily,
+                    instance=instance,
+                )
+            print(
+                f"    -> success={outcome.success} rows={outcome.metadata.get('rows')} checks={outcome.checks} "
+                f"{outcome.error or ''}"
+            )
 
 
 def main() -> None:
@@ -137,20 +164,26 @@ def main() -> None:
     parser.add_argument("--tickers", type=int, default=500)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--headlines", type=int, default=1_000_000)
-    parser.add_argument("--skip-dagster", action="store_true", help="skip the Dagster runs (slow: per-partition events)")
+    parser.add_argument(
+        "--skip-dagster", action="store_true", help="skip the Dagster runs (slow: per-partition events)"
+    )
     parser.add_argument("--daily-only", action="store_true", help="only the daily partition as a Dagster run")
     args = parser.parse_args()
     start, end = date(2015, 1, 2), date(2015 + args.years - 1, 12, 31)
     next_day = sessions(date(2015 + args.years, 1, 2), date(2015 + args.years, 1, 10))[0].date()
-    print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; duckdb {duckdb.__version__}")
+    print(
+        f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; duckdb {duckdb.__version__}"
+    )
 
     with tempfile.TemporaryDirectory(prefix="impact-bench-") as folder:
         folder = Path(folder)
         t0 = time.perf_counter()
         prices = simulate_prices(args.tickers, start, end)
         tickers = sorted(prices["ticker"].unique())
-        print(f"simulated {len(prices):,} price rows ({len(tickers)} tickers x {prices['date'].nunique()} sessions) "
-              f"in {time.perf_counter() - t0:.1f}s")
+        print(
+            f"simulated {len(prices):,} price rows ({len(tickers)} tickers x {prices['date'].nunique()} sessions) "
+            f"in {time.perf_counter() - t0:.1f}s"
+        )
         day = simulate_prices(args.tickers, next_day, next_day, seed=99)
         day["ticker"] = tickers
         if args.daily_only:
@@ -223,14 +256,18 @@ def main() -> None:
         # 5. event study over 500 firms x 100 events, returns read from the warehouse
         with timed("baseline: read adj_close from the warehouse, pivot to returns") as b:
             with warehouse.reader(path) as con:
-                wide = con.execute("PIVOT (SELECT ticker, date, adj_close FROM core.prices) ON ticker USING first(adj_close)").df()
+                wide = con.execute(
+                    "PIVOT (SELECT ticker, date, adj_close FROM core.prices) ON ticker USING first(adj_close)"
+                ).df()
             returns = wide.set_index("date").sort_index().pct_change().iloc[1:]
         firms = [t for t in tickers if t != "SPY"][:500]
-        ev = pd.DataFrame({
-            "event_id": np.repeat([f"E{j:03d}" for j in range(len(events))], len(firms)),
-            "ticker": np.tile(firms, len(events)),
-            "day0": np.repeat(pd.to_datetime(events["day0"]).to_numpy(), len(firms)),
-        })
+        ev = pd.DataFrame(
+            {
+                "event_id": np.repeat([f"E{j:03d}" for j in range(len(events))], len(firms)),
+                "ticker": np.tile(firms, len(events)),
+                "day0": np.repeat(pd.to_datetime(events["day0"]).to_numpy(), len(firms)),
+            }
+        )
         with timed(f"event study: EventStudy.fit {len(firms)} firms x {len(events)} events", b["s"]):
             EventStudy(returns, ev, benchmark="SPY").fit()
 
@@ -247,14 +284,24 @@ def main() -> None:
             parquet = folder / "prices.parquet"
             prices.assign(date=prices["date"].dt.strftime("%Y-%m-%d")).drop(columns=["source"]).to_parquet(parquet)
             full_ingest = next(s for n, s, _, _ in ROWS if n.startswith("full ingest"))
-            with tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as home, \
-                    dg.instance_for_test(temp_dir=home) as instance:
+            with (
+                tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as home,
+                dg.instance_for_test(temp_dir=home) as instance,
+            ):
                 source = PriceSourceResource(source="files", path=str(parquet), tickers=tickers)
                 with timed("Dagster run: ingest_prices 10y x 500 (files, + checks)", full_ingest):
-                    outcome = run_job("ingest_prices", start, end, warehouse_file=folder / "dagster.duckdb",
-                                      price_source=source, instance=instance)
-                print(f"    -> success={outcome.success} rows={outcome.metadata.get('rows')} checks={outcome.checks} "
-                      f"{outcome.error or ''}")
+                    outcome = run_job(
+                        "ingest_prices",
+                        start,
+                        end,
+                        warehouse_file=folder / "dagster.duckdb",
+                        price_source=source,
+                        instance=instance,
+                    )
+                print(
+                    f"    -> success={outcome.success} rows={outcome.metadata.get('rows')} checks={outcome.checks} "
+                    f"{outcome.error or ''}"
+                )
             daily_dagster_runs(folder, day, next_day, tickers, runs=1)
         print(f"peak memory of the whole benchmark: {peak_mib():.0f} MiB")
 
