@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -123,7 +123,6 @@ class Child:
     command: list[str]
     process: subprocess.Popen | None = None
     started: float = 0.0
-    restarts: int = field(default=0)
 
     def start(self, env: dict[str, str]) -> None:
         # Its own process group: a terminal's Ctrl-C reaches serve alone, which stops the children in order.
@@ -181,6 +180,8 @@ class Server:
         self.env: dict[str, str] = {}
 
     def _database(self) -> str:
+        """The storage URL for Dagster (SQLAlchemy form), once PostgreSQL answers there; the private cluster when no URL
+        is configured."""
         from pipelines.postgres import PrivateCluster, check_connection, redact, sqlalchemy_url
 
         url = settings.secret(URL_ENV)
@@ -253,7 +254,6 @@ class Server:
                         "stopping"
                     )
                     return 1
-                child.restarts += 1
                 say(f"{child.name} (pid {child.process.pid}) exited with {code}: restarting it")
                 child.start(self.env)
             time.sleep(0.5)
