@@ -105,6 +105,15 @@ def test_a_second_serve_on_the_instance_is_refused(open_folder):
     assert f"another `impact serve` (pid {os.getpid()}) is running on the instance {home}" in line
 
 
+def test_a_data_folder_that_cannot_be_written_is_one_clear_line(open_folder):
+    blocker = open_folder / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    done = impact_serve(
+        "--port", str(free_port()), "--warehouse", str(blocker / "warehouse.duckdb"), env=environment(open_folder)
+    )
+    assert f"cannot create the instance folder {blocker / '.dagster-serve'}" in failure(done)
+
+
 def test_remote_host_needs_allow_remote(open_folder):
     done = impact_serve("--host", "0.0.0.0", env=environment(open_folder))
     assert done.returncode == 2
@@ -170,6 +179,17 @@ def test_analyze_follows_the_daemons_ingestion_runs_not_the_clis():
     assert analyze_after_ingest.default_status == dg.DefaultSensorStatus.RUNNING
     assert isinstance(evaluate("ingest_prices", {PID_TAG: "123"}), dg.SkipReason)  # the CLI analyses its own
     assert isinstance(evaluate("analyze", {}), dg.SkipReason)
+
+
+@needs_postgres
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to the postgres user")
+def test_as_root_a_folder_postgres_cannot_reach_is_named(tmp_path):
+    private = tmp_path / "private"  # pytest's temporary folders are root's alone (0700)
+    private.mkdir(mode=0o700)
+    with pytest.raises(
+        PostgresError, match=r"runs as user postgres \(it refuses root\), which cannot write .*chmod o\+x"
+    ):
+        PrivateCluster(private / ".postgres").ensure()
 
 
 @pytest.fixture(scope="module")
