@@ -86,6 +86,7 @@ def _big_frame(tickers: int = 300, days: int = 1000) -> pd.DataFrame:
     })
     for field in ("open", "high", "low", "close", "adj_close"):
         frame[field] = rng.random(n) + 1
+    frame["high"], frame["low"] = frame[["open", "high", "close"]].max(axis=1), frame[["open", "low", "close"]].min(axis=1)
     return frame.assign(volume=rng.integers(0, 10**6, n), split_ratio=1.0, dividend=0.0, source="files")
 
 
