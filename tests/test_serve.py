@@ -8,6 +8,7 @@ world-traversable temporary folder (pytest's own is private to root).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -317,13 +319,22 @@ def test_schedule_fires_on_postgres_and_survives_a_killed_daemon(open_folder, mo
             log,
         )
 
-        # SIGKILL the daemon: serve restarts it, the history is still there and the next tick runs.
-        daemon = int(re.findall(r"dagster-daemon started \(pid (\d+)\)", log.read_text())[-1])
-        os.kill(daemon, signal.SIGKILL)
+        # The webserver reads the same history from PostgreSQL.
+        assert {"runId": first.run_id, "status": "SUCCESS"} in _graphql(port, RUNS_QUERY)["data"]["runsOrError"][
+            "results"
+        ]
+
+        # SIGKILL the daemon and the webserver: serve restarts them, the history is kept and the next tick runs.
+        text = log.read_text()
+        pids = {name: int(re.findall(rf"{name} started \(pid (\d+)\)", text)[-1]) for name in SERVED}
+        for pid in pids.values():
+            os.kill(pid, signal.SIGKILL)
         killed_at = time.time()
         _wait(
-            "the daemon's restart",
-            lambda: f"dagster-daemon (pid {daemon}) exited with -9: restarting it" in log.read_text(),
+            "the restarts",
+            lambda: all(
+                f"{name} (pid {pid}) exited with -9: restarting it" in log.read_text() for name, pid in pids.items()
+            ),
             30,
             log,
         )
@@ -345,6 +356,20 @@ def test_schedule_fires_on_postgres_and_survives_a_killed_daemon(open_folder, mo
     with duckdb.connect(str(open_folder / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute("SELECT ticker FROM core.prices WHERE date = ? ORDER BY ticker", [AS_OF]).fetchall()
     assert [r[0] for r in rows] == sorted(TICKERS.split(","))
+
+
+SERVED = ("dagster-daemon", "dagster-webserver")
+RUNS_QUERY = "{ runsOrError { ... on Runs { results { runId status } } } }"
+
+
+def _graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
 
 
 def _alive(pid: int) -> bool:
