@@ -229,6 +229,17 @@ def test_postmaster_pid_left_by_a_killed_server_is_recovered(cluster):
 
 
 @needs_postgres
+def test_a_server_left_running_by_a_killed_serve_is_restarted(cluster):
+    """serve SIGKILLed: its daemon and webserver die with it (PR_SET_PDEATHSIG), its PostgreSQL keeps running."""
+    cluster.start()
+    left = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    again = PrivateCluster(cluster.folder)  # the next serve knows nothing of the first
+    check_connection(again.start())
+    assert not _alive(left)
+    cluster.port = again.port
+
+
+@needs_postgres
 def test_postmaster_pid_naming_a_live_unrelated_process_is_recovered(cluster):
     """After a reboot the PID in a stale postmaster.pid can be another program's, of the same user: PostgreSQL
     alone refuses to start ("lock file already exists") and ``pg_ctl stop`` would signal that program."""
