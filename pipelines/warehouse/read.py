@@ -335,7 +335,7 @@ def event(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
         "aggregates": aggregates,
         "tests": tests,
         "estimates": estimates,
-        "headlines": _event_headlines(con, info, *_session_span(con, day0, -1, 1)),
+        "headlines": event_headlines(con, event_id),
     }
 
 
@@ -345,7 +345,15 @@ def event_headlines(con: duckdb.DuckDBPyConnection, event_id: str) -> pd.DataFra
     info = event_info(con, event_id)
     if info is None:
         return None
-    return _event_headlines(con, info, *_session_span(con, info["day0"], -1, 1))
+    if info["headline_ids"]:
+        return _headline_frame(con, "h.headline_id IN (SELECT unnest(?))", [info["headline_ids"]], info["tickers"])
+    first, last = _session_span(con, info["day0"], -1, 1)
+    return _headline_frame(
+        con,
+        f"h.session_date BETWEEN ? AND ? AND {LINKED}",
+        [first, last, info["tickers"], info["tickers"]],
+        info["tickers"],
+    )
 
 
 def _session_span(con: duckdb.DuckDBPyConnection, day0: object, lo: int, hi: int) -> tuple[date, date]:
@@ -356,17 +364,6 @@ def _session_span(con: duckdb.DuckDBPyConnection, day0: object, lo: int, hi: int
     ).fetchone()
     day = pd.Timestamp(day0)
     return first or (day - pd.Timedelta(days=3)).date(), last or (day + pd.Timedelta(days=3)).date()
-
-
-def _event_headlines(con: duckdb.DuckDBPyConnection, info: dict, lo: object, hi: object) -> pd.DataFrame:
-    if info["headline_ids"]:
-        return _headline_frame(con, "h.headline_id IN (SELECT unnest(?))", [info["headline_ids"]], info["tickers"])
-    return _headline_frame(
-        con,
-        f"h.session_date BETWEEN ? AND ? AND {LINKED}",
-        [pd.Timestamp(lo).date(), pd.Timestamp(hi).date(), info["tickers"], info["tickers"]],
-        info["tickers"],
-    )
 
 
 def sentiment_by_ticker(
