@@ -152,6 +152,24 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("IMPACT_HISTORY_START", _date, date(2023, 1, 2), "first partition", "`2023-01-02`"),
     Variable("IMPACT_RETRY_DELAY_S", _number(float, 0), 10.0,
              "base delay of the network assets' retries (exponential, with jitter)", "`10`"),
+    Variable("IMPACT_INGEST_MAX_RUNTIME_S", _number(int, 0), 7200,
+             "ingestion runs' `dagster/max_runtime`: the UI's run monitor fails a run older than this (0: no limit)",
+             "`7200`"),
+    Variable("IMPACT_PRICES_SCHEDULE", _text, "30 17 * * 1-5", "cron of the prices schedule (New York time)",
+             "`30 17 * * 1-5`"),
+    Variable("IMPACT_NEWS_SCHEDULE", _text, "55 23 * * *", "cron of the headlines schedule (New York time)",
+             "`55 23 * * *`"),
+    Variable("IMPACT_SCHEDULE_STATUS", _choice(("running", "stopped")), "stopped",
+             "the schedules' state when an instance first sees them (`running`: they fire without a click in the UI)",
+             "`stopped`"),
+    Variable("IMPACT_SCHEDULE_AS_OF", _date, None, "a fixed day the schedules ingest instead of their tick's own day "
+             "(replays the demo market, which ends 2025-03-31)", "the tick's day"),
+    Variable("IMPACT_DAGSTER_POSTGRES_URL", _text, None, "PostgreSQL URL of `impact serve`'s Dagster storage "
+             "(environment only: never logged or stored)", "a private cluster in `.postgres` beside the warehouse",
+             secret=True),
+    Variable("IMPACT_DASHBOARD_ALLOWED_HOSTS", _names(), (),
+             "comma list of extra `Host` names `impact dashboard` answers (127.0.0.1, localhost and the bound host "
+             "always)", "none"),
     Variable("ALPHAVANTAGE_API_KEY", _text, None, "Alpha Vantage news API key (environment only: never logged or stored)",
              secret=True),
     Variable("FMP_API_KEY", _text, None, "Financial Modeling Prep news API key (environment only: never logged or stored)",
@@ -173,6 +191,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("IMPACT_MODEL_CACHE", _path, None, "where converted model weights are cached (read by models/sentiment)",
              "`~/.cache/ai-market-impact`", read_by="models/sentiment/backbone.py"),
     Variable("IMPACT_SQL_HISTORY", _path, None, "`impact sql` prompt history file", "`~/.impact_sql_history`"),
+    Variable("IMPACT_DEBUG", _choice(("0", "1")), "0", "`1`: a failing `impact` command prints its full trace "
+             "(as `impact --debug`)", "`0`"),
 )
 """The runtime variables, in the README's order (``--markdown`` prints them)."""
 
@@ -239,6 +259,12 @@ class Settings:
     """None: the default universe (pipelines.universe.DEFAULT_TICKERS)."""
     history_start: date = BY_NAME["IMPACT_HISTORY_START"].default
     retry_delay_s: float = BY_NAME["IMPACT_RETRY_DELAY_S"].default
+    ingest_max_runtime_s: int = BY_NAME["IMPACT_INGEST_MAX_RUNTIME_S"].default
+    prices_schedule: str = BY_NAME["IMPACT_PRICES_SCHEDULE"].default
+    news_schedule: str = BY_NAME["IMPACT_NEWS_SCHEDULE"].default
+    schedule_status: str = BY_NAME["IMPACT_SCHEDULE_STATUS"].default
+    schedule_as_of: date | None = BY_NAME["IMPACT_SCHEDULE_AS_OF"].default
+    dashboard_allowed_hosts: tuple[str, ...] = BY_NAME["IMPACT_DASHBOARD_ALLOWED_HOSTS"].default
     alphavantage_url: str | None = BY_NAME["IMPACT_ALPHAVANTAGE_URL"].default
     fmp_url: str | None = BY_NAME["IMPACT_FMP_URL"].default
     sentiment_backend: str = BY_NAME["IMPACT_SENTIMENT_BACKEND"].default
@@ -248,6 +274,7 @@ class Settings:
     sentiment_batch_size: int = BY_NAME["IMPACT_SENTIMENT_BATCH_SIZE"].default
     sentiment_timeout_s: float = BY_NAME["IMPACT_SENTIMENT_TIMEOUT_S"].default
     sql_history: Path | None = BY_NAME["IMPACT_SQL_HISTORY"].default
+    debug: str = BY_NAME["IMPACT_DEBUG"].default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -279,6 +306,12 @@ FIELD_VARIABLES: dict[str, str] = {
     "IMPACT_TICKERS": "tickers",
     "IMPACT_HISTORY_START": "history_start",
     "IMPACT_RETRY_DELAY_S": "retry_delay_s",
+    "IMPACT_INGEST_MAX_RUNTIME_S": "ingest_max_runtime_s",
+    "IMPACT_PRICES_SCHEDULE": "prices_schedule",
+    "IMPACT_NEWS_SCHEDULE": "news_schedule",
+    "IMPACT_SCHEDULE_STATUS": "schedule_status",
+    "IMPACT_SCHEDULE_AS_OF": "schedule_as_of",
+    "IMPACT_DASHBOARD_ALLOWED_HOSTS": "dashboard_allowed_hosts",
     "IMPACT_ALPHAVANTAGE_URL": "alphavantage_url",
     "IMPACT_FMP_URL": "fmp_url",
     "IMPACT_SENTIMENT_BACKEND": "sentiment_backend",
@@ -288,6 +321,7 @@ FIELD_VARIABLES: dict[str, str] = {
     "IMPACT_SENTIMENT_BATCH_SIZE": "sentiment_batch_size",
     "IMPACT_SENTIMENT_TIMEOUT_S": "sentiment_timeout_s",
     "IMPACT_SQL_HISTORY": "sql_history",
+    "IMPACT_DEBUG": "debug",
 }
 """Which Settings field each variable fills; secrets and variables another room reads (models/) have none."""
 

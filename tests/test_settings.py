@@ -115,7 +115,8 @@ def test_settings_error_is_a_project_error_and_a_value_error():
 
 
 def test_secrets_are_flagged_and_never_fields():
-    assert set(settings.SECRETS) == {"ALPHAVANTAGE_API_KEY", "FMP_API_KEY", "IMPACT_SENTIMENT_API_KEY"}
+    assert set(settings.SECRETS) == {"ALPHAVANTAGE_API_KEY", "FMP_API_KEY", "IMPACT_SENTIMENT_API_KEY",
+                                    "IMPACT_DAGSTER_POSTGRES_URL"}
     environ = dict.fromkeys(settings.SECRETS, "s3cr3t-value")
     s = Settings.from_env(environ)
     assert "s3cr3t-value" not in repr(s)
