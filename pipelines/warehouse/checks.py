@@ -109,11 +109,12 @@ BLOCKING: dict[str, tuple[RowCheck, ...]] = {
 
 
 def _violations_sql(check: RowCheck, table: str, scoped: bool, limit: int | None) -> str:
+    """The offending rows, first by date; ``shown`` is built for those rows only."""
     key, column = check.dataset.key, check.dataset.partition_column
     where = f"WHERE {column} BETWEEN $start AND $end" if scoped else ""
     return (
-        f"SELECT {key}, {column}, source, field, shown, count(*) OVER () AS failures FROM ("
-        f"SELECT {key}, {column}, source, {check.field_sql} AS field, {check.shown} AS shown FROM {table} {where}"
+        f"SELECT {key}, {column}, source, field, {check.shown} AS shown, count(*) OVER () AS failures FROM ("
+        f"SELECT *, {check.field_sql} AS field FROM {table} {where}"
         f") WHERE field IS NOT NULL ORDER BY {column}, {key}" + (f" LIMIT {limit}" if limit else "")
     )
 
