@@ -182,6 +182,9 @@ def _rerun(path: Path, home: Path) -> None:
                 outcome = runner.run_job(job, START, END, warehouse_file=path, instance=instance, **resource)
                 assert outcome.success, f"re-run of {job} failed: {outcome.error}"
                 assert all(outcome.checks.values()), f"re-run of {job}: checks {outcome.checks}"
+            # The killed child's run no longer holds the writer slot: the re-run marked it failed.
+            stuck = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
+            assert stuck == [], f"runs left in progress after the re-run: {[run.run_id for run in stuck]}"
 
 
 @pytest.fixture(scope="module")
