@@ -121,7 +121,7 @@ def _parse_entry(entry: object, origin: str, number: int) -> Company:
     for field in LISTS:
         if entry.get(field) is not None and not _is_text_list(entry[field]):
             raise fail("expected a list of non-empty names", field)
-    lists = {field: tuple(entry.get(field) or ()) for field in LISTS}
+    lists: dict[str, Any] = {field: tuple(entry.get(field) or ()) for field in LISTS}
     for tag in lists["cashtags"]:
         if not _CASHTAG.match(tag):
             raise fail(f"cashtag {tag!r} must look like $NVDA", "cashtags")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from functools import partial
 
 import dagster as dg
 
@@ -64,6 +65,10 @@ def _with_retry(asset: dg.AssetsDefinition, policy: dg.RetryPolicy) -> dg.Assets
     return dg.AssetsDefinition.dagster_internal_init(**{**asset.get_attributes_dict(), "node_def": new_op})
 
 
+def _with_partitions(spec: dg.AssetSpec, partitions_def: dg.PartitionsDefinition) -> dg.AssetSpec:
+    return spec.replace_attributes(partitions_def=partitions_def)
+
+
 def configure_assets(assets: Iterable, start: date, retry_delay_s: float) -> list:
     """The assets with the configured first partition and retry delay (unchanged when they are the defaults)."""
     replacements = {}
@@ -73,7 +78,7 @@ def configure_assets(assets: Iterable, start: date, retry_delay_s: float) -> lis
     for asset in assets:
         if isinstance(asset, dg.AssetsDefinition) and asset.partitions_def in replacements:
             new = replacements[asset.partitions_def]
-            asset = asset.map_asset_specs(lambda spec, new=new: spec.replace_attributes(partitions_def=new))
+            asset = asset.map_asset_specs(partial(_with_partitions, partitions_def=new))
         if (isinstance(asset, dg.AssetsDefinition) and asset.is_executable and asset.op.retry_policy == NETWORK_RETRY
                 and retry_delay_s != DEFAULT_RETRY_DELAY_S):
             asset = _with_retry(asset, network_retry(retry_delay_s))

@@ -252,7 +252,7 @@ class PrivateCluster:
     def stop(self) -> None:
         """Stop the server (fast: open sessions are ended, not waited for); nothing when it is not running."""
         pid, ours = self._postmaster()
-        if not ours:
+        if not ours or pid is None:
             return  # never signal the process a stale postmaster.pid names
         if self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w", "-t", "60").returncode != 0:
             with suppress(ProcessLookupError):

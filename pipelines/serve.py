@@ -20,13 +20,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
 from pipelines import settings
 from pipelines import warehouse as wh
 from pipelines.errors import ImpactError
+
+if TYPE_CHECKING:
+    from pipelines.postgres import PrivateCluster
 
 URL_ENV = "IMPACT_DAGSTER_POSTGRES_URL"
 STORAGE_YAML = f"""\
@@ -174,7 +177,7 @@ class Server:
     def __init__(self, paths: Paths, host: str, port: int) -> None:
         self.paths, self.host, self.port = paths, host, port
         self.lock = InstanceLock(paths.home)
-        self.cluster = None
+        self.cluster: PrivateCluster | None = None
         self.stopping = False
         self.children: list[Child] = []
         self.env: dict[str, str] = {}
@@ -186,20 +189,23 @@ class Server:
 
         url = settings.secret(URL_ENV)
         if url is None:
-            self.cluster = PrivateCluster(self.paths.cluster)
-            url = self.cluster.start()
-            say(f"PostgreSQL: private cluster {self.cluster.data} on 127.0.0.1:{self.cluster.port}")
+            cluster = self.cluster = PrivateCluster(self.paths.cluster)
+            url = cluster.start()
+            say(f"PostgreSQL: private cluster {cluster.data} on 127.0.0.1:{cluster.port}")
         check_connection(url)
         say(f"Dagster storage: {redact(url)}")
         return sqlalchemy_url(url)
 
     def _definitions_ok(self) -> None:
         """Load the definitions here first: a bad setting is one clear line, not two crashing children."""
+        import dagster as dg
+
         from pipelines.definitions import build_definitions
 
         defs = build_definitions(str(self.paths.warehouse))
         state = settings.value("IMPACT_SCHEDULE_STATUS")
-        crons = ", ".join(f"{s.name} `{s.cron_schedule}`" for s in defs.schedules)
+        schedules = [s for s in defs.schedules or () if isinstance(s, dg.ScheduleDefinition)]
+        crons = ", ".join(f"{s.name} `{s.cron_schedule}`" for s in schedules)
         say(f"schedules: {crons} (first state: {state}; IMPACT_SCHEDULE_STATUS=running starts them without the UI)")
 
     def start(self) -> None:
@@ -245,8 +251,9 @@ class Server:
         """Restart a child that dies after running a while; stop all and return 1 if one dies at its start."""
         while not self.stopping:
             for child in self.children:
-                code = child.process.poll()
-                if code is None:
+                process = child.process
+                code = None if process is None else process.poll()
+                if process is None or code is None:
                     continue
                 if time.monotonic() - child.started < STEADY_S:
                     say(
@@ -254,7 +261,7 @@ class Server:
                         "stopping"
                     )
                     return 1
-                say(f"{child.name} (pid {child.process.pid}) exited with {code}: restarting it")
+                say(f"{child.name} (pid {process.pid}) exited with {code}: restarting it")
                 child.start(self.env)
             time.sleep(0.5)
         return 0

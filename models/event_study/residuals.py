@@ -69,8 +69,8 @@ def _chunk(plan: _Plan, rows: slice) -> tuple:
     est = resid[:, :est_len]
     positive = float((np.count_nonzero(est > 0, axis=1) / n).sum())
     valid = ~np.isnan(est) if plan.missing else None
-    filled = np.where(valid, est, 0.0) if plan.missing else est
-    est_cnt = valid.sum(axis=0) if plan.missing else np.full(est_len, len(n))
+    filled = est if valid is None else np.where(valid, est, 0.0)
+    est_cnt = np.full(est_len, len(n)) if valid is None else valid.sum(axis=0)
     seg_ids, seg_sums, est_sum = _cluster_sums(plan, rows, filled, valid, n)
     resid[:, est_len : est_len + gap] = np.nan
     rank_sums = _rank_sums(resid, (n + w.span_len).astype(np.int64))

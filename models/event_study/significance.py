@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from scipy import special, stats
@@ -328,7 +329,7 @@ def run_tests(inputs: TestInputs) -> list[TestResult]:
     done: dict[str, TestResult] = {}
     for test in REGISTRY.values():
         result = test.function(replace(inputs, prior={n: done[n] for n in test.needs}))
-        arrays = {}
+        arrays: dict[str, Any] = {}
         for attr in ("statistic", "p_value", "df"):
             value = np.asarray(getattr(result, attr), dtype=np.float64)
             if value.shape != (n_windows,):

@@ -29,7 +29,7 @@ NEG, NEU, POS = (LABELS.index(label) for label in LABELS)
 GENERIC = Target("the company")
 """The target of a text that names no company (a macro tweet, a Financial PhraseBank sentence)."""
 
-REAL_COMPANIES: tuple[tuple[str, str], ...] = (
+REAL_COMPANIES: tuple[tuple[str, str | None], ...] = (
     ("Nvidia", "NVDA"), ("AMD", "AMD"), ("Intel", "INTC"), ("Microsoft", "MSFT"), ("Apple", "AAPL"),
     ("Alphabet", "GOOGL"), ("Google", "GOOGL"), ("Amazon", "AMZN"), ("Meta", "META"), ("Broadcom", "AVGO"),
     ("TSMC", "TSM"), ("Oracle", "ORCL"), ("ASML", "ASML"), ("Super Micro", "SMCI"), ("Qualcomm", "QCOM"),

@@ -48,7 +48,7 @@ class EvalSet:
         headlines = sorted({p.headline for p in self.pairs})
         random.Random(seed).shuffle(headlines)
         chosen, count = set(), 0
-        size = defaultdict(int)
+        size: defaultdict[str, int] = defaultdict(int)
         for pair in self.pairs:
             size[pair.headline] += 1
         for headline in headlines:

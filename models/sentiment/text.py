@@ -122,3 +122,10 @@ class Pair:
     headline: str
     target: Target
     link: Link | None = None
+
+    @property
+    def linked(self) -> Link:
+        """The link of a pair the entity linker built (it always sets one); ValueError for an evaluation pair."""
+        if self.link is None:
+            raise ValueError(f"pair ({self.headline!r}, {self.target.name!r}) was not built by the entity linker")
+        return self.link

@@ -70,7 +70,7 @@ def link_headlines(headlines: pd.DataFrame) -> pd.DataFrame:
 
     linker = default_linker()
     rows = [
-        (hid, ticker, pair.link.relevance, pair.link.relation, list(pair.link.via), pair)
+        (hid, ticker, pair.linked.relevance, pair.linked.relation, list(pair.linked.via), pair)
         for hid, title, tagged in zip(headlines["headline_id"], headlines["title"], headlines["tickers"], strict=True)
         for ticker, pair in headline_pairs(linker, target_for, title, tagged)
     ]

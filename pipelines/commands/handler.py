@@ -45,7 +45,7 @@ def describe(error: BaseException) -> str:
 class ImpactGroup(TyperGroup):
     """A Typer group whose commands' failures end as :func:`describe` says, with exit status 1."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # click's Context (typer vendors click: its class is private)
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt, EOFError):  # Click's own endings

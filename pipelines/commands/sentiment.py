@@ -102,7 +102,7 @@ def classify(
     classifier = _load(backend, model, device, url)
     predictions = score_pairs(classifier, pairs, batch_size=batch_size)
     rows = [
-        {"headline": h, "ticker": t, "relevance": pair.link.relevance, "relation": pair.link.relation, **p.as_dict()}
+        {"headline": h, "ticker": t, "relevance": pair.linked.relevance, "relation": pair.linked.relation, **p.as_dict()}
         for (h, t), pair, p in zip(requests, pairs, predictions, strict=True)
     ]
     if output_format == "json":

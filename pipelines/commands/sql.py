@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -124,8 +125,9 @@ def _arrow_grid(table: Any) -> Grid | None:
     names = [str(name) for name in table.column_names]
     if not names or len(set(names)) != len(names):
         return None
-    formats = [_arrow_format(field.type, column.null_count > 0) for field, column in zip(table.schema, table.columns)]
-    if any(f is None for f in formats):
+    maybe = [_arrow_format(field.type, column.null_count > 0) for field, column in zip(table.schema, table.columns)]
+    formats = [f for f in maybe if f is not None]
+    if len(formats) != len(maybe):
         return None
     try:
         columns = [[show(v) for v in column.to_pylist()] for (show, _), column in zip(formats, table.columns)]
@@ -173,14 +175,15 @@ def render(result: engine.Result, fmt: str) -> str:
         return _table_text(_grid(result))
     if fmt == "markdown":
         return _markdown_text(_grid(result))
+    if fmt == "json" and result.arrow is not None:
+        return json.dumps(result.arrow.to_pylist(), default=str) + "\n"
+    frame = result.frame
+    if frame is None:
+        raise ValueError(f"statement has no rows to render: {result.statement}")
     if fmt == "csv":
-        return result.frame.to_csv(index=False)
+        return frame.to_csv(index=False)
     if fmt == "json":
-        if result.arrow is not None:
-            rows = result.arrow.to_pylist()
-        else:
-            rows = json.loads(result.frame.to_json(orient="records", date_format="iso"))
-        return json.dumps(rows, default=str) + "\n"
+        return json.dumps(json.loads(frame.to_json(orient="records", date_format="iso")), default=str) + "\n"
     raise ValueError(fmt)
 
 
@@ -221,7 +224,7 @@ def _prompt_reader() -> Callable[[str], str]:
     from pipelines.settings import value
 
     history = Path(value(HISTORY_ENV) or Path.home() / ".impact_sql_history")
-    session = PromptSession(history=FileHistory(str(history)))
+    session: PromptSession[str] = PromptSession(history=FileHistory(str(history)))
     return lambda prompt: session.prompt(prompt)
 
 
@@ -253,7 +256,7 @@ def repl(con, read: Callable[[str], str], fmt: str = "table", write: Callable[[s
             continue
         text, buffer = "\n".join(buffer), []
         try:
-            results = engine.interruptible(con, lambda text=text: engine.execute(con, text))
+            results = engine.interruptible(con, partial(engine.execute, con, text))
             for result in results:
                 if result.has_rows:
                     write(render(result, fmt).rstrip("\n"))
@@ -282,9 +285,9 @@ def sql(
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if list_queries:
         for name, entry in engine.library().items():
-            params = ", ".join(f"{p.name}={p.default}" for p in entry.params.values())
+            signature = ", ".join(f"{p.name}={p.default}" for p in entry.params.values())
             needs = f" [needs {', '.join(entry.requires)}]" if entry.requires else ""
-            typer.echo(f"{name}({params}){needs}\n    {entry.description}")
+            typer.echo(f"{name}({signature}){needs}\n    {entry.description}")
         return
     sources = [s for s in (query, file, named) if s is not None]
     if len(sources) > 1:

@@ -144,7 +144,7 @@ class AlphaVantageNewsSource(KeyedJsonApi):
         key = self._key()
         first = pd.Timestamp(start).tz_localize(NEW_YORK).tz_convert("UTC")
         after = (pd.Timestamp(end) + pd.Timedelta(days=1)).tz_localize(NEW_YORK).tz_convert("UTC")
-        symbols: list[str | None] = sorted({t.strip().upper() for t in tickers if t.strip()}) or [None]
+        symbols: list[str | None] = [*sorted({t.strip().upper() for t in tickers if t.strip()})] or [None]
         frames = [self._fetch_symbol(symbol, first, after, key) for symbol in symbols]
         merged = validate_headlines(pd.concat(frames, ignore_index=True), self.name)
         return select_headlines(merged, tickers, start, end)

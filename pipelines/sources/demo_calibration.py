@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -239,14 +240,14 @@ def calibrate(shared_prices_dir: Path) -> dict:
     })
 
 
-def _rounded(value: object) -> object:
+def _rounded(value: Any) -> Any:
     """Every float of a nested dict/list rounded with :func:`_figure`."""
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_rounded(v) for v in value]
     if isinstance(value, (float, np.floating)):
-        return _figure(value)
+        return _figure(float(value))
     return value
 
 

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ class _Table:
         self.headers = headers
         self.rows = rows
 
-    def error(self, detail: str, position: int | None = None, field: str | None = None, **where: object) -> DataValidationError:
+    def error(self, detail: str, position: int | None = None, field: str | None = None, **where: Any) -> DataValidationError:
         """A DataValidationError at ``position`` (0-based among data rows) naming the file's own column."""
         row = int(self.rows[position]) if position is not None else None
         header = self.headers.get(field, field) if field is not None else None

@@ -53,7 +53,7 @@ def temp_directory() -> Path:
     return Path(tempfile.gettempdir()) / f"ai-market-impact{user}"
 
 
-def connection_config() -> dict[str, str | int | bool]:
+def connection_config() -> dict[str, str | bool | int | float | list[str]]:
     """The configuration of every connection to a warehouse file, read from the settings now.
 
     No extension is installed or loaded behind a query's back (nor by a plain ``INSTALL``), spills go
@@ -64,7 +64,7 @@ def connection_config() -> dict[str, str | int | bool]:
     """
     from pipelines.settings import value
 
-    config: dict[str, str | int | bool] = {
+    config: dict[str, str | bool | int | float | list[str]] = {
         "autoload_known_extensions": False,
         "autoinstall_known_extensions": False,
         "allow_community_extensions": False,
