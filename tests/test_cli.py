@@ -44,8 +44,8 @@ def test_ingest_from_files_then_a_bad_file_fails_with_its_name(runner, tmp_path)
     folder = tmp_path / "vendor"
     folder.mkdir()
     frame = pd.DataFrame(
-        {"Date": ["2025-01-24", "2025-01-27"], "Open": [140.0, 124.8], "High": [141.9, 128.4],
-         "Low": [137.1, 116.7], "Close": [142.62, 118.42], "Adj Close": [142.62, 118.42], "Volume": [1, 2]}
+        {"Date": ["2025-01-24", "2025-01-27"], "Open": [148.37, 124.8], "High": [148.97, 128.4],
+         "Low": [141.88, 116.7], "Close": [142.62, 118.42], "Adj Close": [142.62, 118.42], "Volume": [1, 2]}
     )
     frame.to_csv(folder / "NVDA.csv", index=False)
     path = tmp_path / "w.duckdb"
