@@ -44,8 +44,8 @@ def create_app(warehouse_path: str | Path | None = None, *, wait_s: float = 1.5,
                hosts: Iterable[str] = LOOPBACK_HOSTS) -> dash.Dash:
     """The dashboard over ``warehouse_path`` (default: $IMPACT_WAREHOUSE or data/warehouse.duckdb), read-only,
     answering requests for ``hosts`` only, with the security headers of :mod:`dashboards.security`."""
-    store = data.Store(warehouse_path, wait_s=wait_s)
-    app = dash.Dash(__name__, title=TITLE, suppress_callback_exceptions=True, update_title=None,
+    store = data.open_store(warehouse_path, wait_s=wait_s)
+    app = dash.Dash(__name__, title=TITLE, suppress_callback_exceptions=True, update_title=None,  # type: ignore[arg-type]
                     assets_folder=str(ASSETS))
     app.index_string = INDEX
     app.impact_store = store  # type: ignore[attr-defined]

@@ -7,6 +7,8 @@ Every text from the warehouse goes into Dash components as text (Dash escapes it
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from typing import Any
 from urllib.parse import parse_qs
 
 import numpy as np
@@ -15,18 +17,23 @@ from dash import dcc, html
 
 from dashboards import figures
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_CONFIG: Any = {"displaylogo": False, "responsive": True}  # Any: dcc.Graph types it as its own TypedDict
 BUSY_MESSAGE = "The warehouse is being refreshed by a pipeline run — retrying…"
+
+
+def iso_day(text: str) -> date:
+    """The day of a date picker's value ("2025-01-27" or "2025-01-27T00:00:00")."""
+    return date.fromisoformat(text[:10])
 
 
 # --- numbers -------------------------------------------------------------------------------------
 
-def pct(value: object, digits: int = 2) -> str:
+def pct(value: Any, digits: int = 2) -> str:
     """A fraction as a signed percentage ("-16.97%"); "" when missing."""
     return "" if value is None or not np.isfinite(float(value)) else f"{100 * float(value):+.{digits}f}%"
 
 
-def num(value: object, digits: int = 2) -> str:
+def num(value: Any, digits: int = 2) -> str:
     """A number with ``digits`` decimals; "" when missing or not a number."""
     try:
         number = float(value)
@@ -35,7 +42,7 @@ def num(value: object, digits: int = 2) -> str:
     return "" if not np.isfinite(number) else f"{number:.{digits}f}"
 
 
-def p_value(value: object) -> str:
+def p_value(value: Any) -> str:
     """A p-value with its significance stars ("0.0123**", "<0.0001***"); "" when missing."""
     try:
         number = float(value)
@@ -63,8 +70,9 @@ def table(frame: pd.DataFrame, numeric: Iterable[str] = frozenset(), table_id: s
         html.Tr([html.Td(str(v), className="num" if c in numeric else None) for c, v in zip(frame.columns, row, strict=True)])
         for row in frame.itertuples(index=False)
     ])
-    props = {"id": table_id} if table_id else {}
-    return html.Table([head, body], className="tbl", **props)
+    if table_id:
+        return html.Table([head, body], className="tbl", id=table_id)
+    return html.Table([head, body], className="tbl")
 
 
 def sentiment_class(label: object) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -40,7 +41,7 @@ class WarehouseBusy(RuntimeError):
 class Result:
     """What a read returns: the value and whether it comes from the cache of an older version."""
 
-    value: object
+    value: Any
     stale: bool = False
 
 
@@ -55,12 +56,9 @@ class Store:
     _latest: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def __post_init__(self) -> None:
-        self.path = connection.warehouse_path(self.path)
-
     def version(self) -> tuple:
         """Size and mtime of the file and its WAL: any committed write changes one of them."""
-        parts = []
+        parts: list[tuple[int, int] | None] = []
         for candidate in (self.path, self.path.with_name(self.path.name + ".wal")):
             try:
                 stat = candidate.stat()
@@ -107,6 +105,11 @@ class Store:
                 return False
         except WarehouseError:
             return self.path.exists()
+
+
+def open_store(path: str | Path | None = None, wait_s: float = 1.5) -> Store:
+    """A Store over ``path`` (default: $IMPACT_WAREHOUSE, else the default warehouse)."""
+    return Store(connection.warehouse_path(path), wait_s=wait_s)
 
 
 # --- the questions the pages ask (answered by the read model) --------------------------------------

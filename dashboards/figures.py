@@ -302,13 +302,13 @@ def ticker_chart(prices: pd.DataFrame, ticker: str, events: pd.DataFrame | None 
 
 def fit_line(x: Sequence[float], y: Sequence[float]) -> dict[str, float]:
     """OLS of y on x with Pearson's r and its two-sided p-value (NaN when fewer than 3 points)."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    n = int(len(x))
-    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    xs, ys = xs[ok], ys[ok]
+    n = int(len(xs))
+    if n < 3 or np.ptp(xs) == 0 or np.ptp(ys) == 0:
         return {"n": n, "slope": np.nan, "intercept": np.nan, "r": np.nan, "p": np.nan}
-    fit = stats.linregress(x, y)
+    fit = stats.linregress(xs, ys)
     return {"n": n, "slope": float(fit.slope), "intercept": float(fit.intercept), "r": float(fit.rvalue), "p": float(fit.pvalue)}
 
 

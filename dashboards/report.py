@@ -124,7 +124,7 @@ def format_scores(scores: list[dict]) -> str:
 def load_event(event_id: str, warehouse_path: str | Path | None = None) -> tuple[dict, dict]:
     """The event's bundle (with ``sentiment``: per ticker over SENTIMENT_SESSIONS) and the warehouse status, or
     ReportError naming what is missing."""
-    store = data.Store(warehouse_path, wait_s=30.0)
+    store = data.open_store(warehouse_path, wait_s=30.0)
     try:
         bundle = data.event_bundle(store, event_id).value
         status = data.status(store).value

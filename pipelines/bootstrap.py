@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
@@ -24,7 +25,7 @@ LOCKS = {"runtime": ROOT / "requirements.lock", "dev": ROOT / "requirements-dev.
 STAMP = VENV / ".impact-installed"
 
 
-def _run(command: list[str], **kwargs: object) -> None:
+def _run(command: list[str], **kwargs: Any) -> None:
     print("+", " ".join(command), flush=True)
     subprocess.run(command, check=True, **kwargs)
 

@@ -167,7 +167,7 @@ def demo(warehouse_file: WarehouseOption = None) -> None:
     from pipelines.sources.demo_market import DEMO_END, DEMO_START
 
     console.print(f"[bold]Demo market[/]: simulated prices and headlines (source = demo), {DEMO_START}..{DEMO_END}")
-    steps = [
+    steps: list[Step] = [
         ("prices ", "ingest_prices", DEMO_START, DEMO_END, {"price_source": PriceSourceResource(source="demo")}),
         ("headlines", "ingest_news", DEMO_START, DEMO_END, {"news_source": NewsSourceResource(sources=["demo"])}),
         ("analysis ", "analyze", DEMO_START, DEMO_END, {}),
@@ -338,8 +338,8 @@ def study(
     with warehouse.reader(warehouse_file) as con:
         stored = read.event_study(con, event)
         refit = studies.refit_reason(stored, model, benchmark, windows, read.last_price_ingest(con))
-        returns = studies.load_returns(con) if refit else None
-    if refit:
+        returns = studies.load_returns(con) if refit or stored is None else None
+    if returns is not None:
         if model in ("market", "market-adjusted") and benchmark not in returns.columns:
             raise typer.BadParameter(f"benchmark {benchmark!r} is not in core.prices")
         pairs = studies.study_pairs(row.to_frame().T.rename_axis("event_id").reset_index(), studies.stocks_of(returns))
@@ -349,6 +349,7 @@ def study(
         excluded = results.estimates[results.estimates["status"] != "ok"][["ticker", "status", "reason"]]
         source = f"re-fitted: {refit}"
     else:
+        assert stored is not None  # refit_reason names a reason whenever nothing is stored
         tickers, tests, excluded = study_tables(stored, tuple(windows)).values()
         source = f"stored study (event-study marts, computed {stored.computed_at:%Y-%m-%d %H:%M} UTC)"
     if tickers.empty:

@@ -91,7 +91,7 @@ def permanent_failure(error: Exception) -> dg.Failure:
     return dg.Failure(description=str(error), allow_retries=False)
 
 
-def partition_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
+def partition_dates(context: dg.AssetExecutionContext | dg.OpExecutionContext) -> tuple[date, date]:
     """First and last New York calendar date covered by this run's partition or partition range."""
     window = context.partition_time_window
     return window.start.date(), (window.end - timedelta(days=1)).date()

@@ -46,7 +46,11 @@ telemetry:
 
 
 def _names(cls: type) -> set[str]:
-    return {cls.__name__}.union(*(_names(sub) for sub in cls.__subclasses__()))
+    names = {cls.__name__}
+    subclasses: list[type] = cls.__subclasses__()
+    for sub in subclasses:
+        names |= _names(sub)
+    return names
 
 
 PROJECT_ERRORS = _names(ImpactError)
@@ -137,11 +141,13 @@ def run_job(
     carries the run's own warning messages (whatever ``console_level`` lets Dagster print), after a
     line for each earlier run this one marked failed because its process was gone.
     """
-    overrides = {k: v for k, v in {"price_source": price_source, "news_source": news_source}.items() if v is not None}
-    defs = build_definitions(str(warehouse_file) if warehouse_file else None, **overrides)
+    overrides: dict[str, dg.ConfigurableResource] = {
+        k: v for k, v in {"price_source": price_source, "news_source": news_source}.items() if v is not None
+    }
+    defs = build_definitions(str(warehouse_file) if warehouse_file else None, None, **overrides)
     job = defs.resolve_job_def(job_name)
     tags = owner_tags()
-    if job.partitions_def is not None:
+    if isinstance(job.partitions_def, dg.TimeWindowPartitionsDefinition):
         first, last = partition_range(job.partitions_def, start, end)
         tags |= {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
     instance = instance or instance_for(warehouse_file)
@@ -167,13 +173,18 @@ def run_job(
             if data.user_failure_data is not None and data.user_failure_data.description:
                 error = data.user_failure_data.description
             else:
-                chain = [data.error]
-                while chain[-1].cause is not None:
-                    chain.append(chain[-1].cause)
+                chain = []
+                link = data.error
+                while link is not None:
+                    chain.append(link)
+                    link = link.cause
                 # The project's own error names the file/ticker/row; else the innermost cause.
-                info = next((e for e in chain if e.cls_name in PROJECT_ERRORS), chain[-1])
-                message = info.message.strip()
-                error = message if message.startswith(f"{info.cls_name}:") else f"{info.cls_name}: {message}"
+                info = next((e for e in chain if e.cls_name in PROJECT_ERRORS), chain[-1]) if chain else None
+                if info is None:
+                    error = "a step failed without an error record"
+                else:
+                    message = info.message.strip()
+                    error = message if message.startswith(f"{info.cls_name}:") else f"{info.cls_name}: {message}"
         else:
             error = "run failed"
     assets = {event.asset_key for event in materializations}

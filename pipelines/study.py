@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -47,7 +47,7 @@ def stocks_of(returns: pd.DataFrame) -> list[str]:
 
 def study_pairs(events: pd.DataFrame, stocks: Sequence[str]) -> pd.DataFrame:
     """Firm-events to study: curated events cover every stock, detected events their own ticker."""
-    rows = []
+    rows: list[tuple[str, str, pd.Timestamp]] = []
     for event in events.itertuples():
         firms = stocks if event.origin == "curated" else [t for t in event.tickers if t in stocks]
         rows.extend((event.event_id, ticker, pd.Timestamp(event.day0)) for ticker in firms)
@@ -65,7 +65,7 @@ class StudyTables:
     tests: pd.DataFrame
 
 
-def _model_options(model: str, benchmark: str, returns: pd.DataFrame) -> dict[str, object]:
+def _model_options(model: str, benchmark: str, returns: pd.DataFrame) -> dict[str, Any]:
     if model == "factors":
         missing = [f for f in FACTORS if f not in returns.columns]
         if missing:

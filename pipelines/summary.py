@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -46,7 +47,7 @@ def study_tables(stored: read.StoredStudy, windows: tuple[tuple[int, int], ...])
     }
 
 
-def event_report(event_id: str, path: str | Path | None = None) -> dict[str, object]:
+def event_report(event_id: str, path: str | Path | None = None) -> dict[str, Any]:
     """An event from the marts: ``event`` (name, day0; empty when unknown), the per-ticker table over REPORT_WINDOWS,
     the group tests of CAR[-1,+1], why no firm was studied (``reason``) and each ticker's sentiment before day 0."""
     with warehouse.reader(path) as con:

@@ -68,7 +68,7 @@ def layout(store: data.Store, query: dict[str, str]) -> html.Div:
             "age": [age(now - pd.Timestamp(t)) for t in pd.to_datetime(fresh["last_ingested"], utc=True)],
             "rows (last run)": fresh["last_rows"], "runs": fresh["runs"],
         })
-        fresh_block = table(fresh_table, numeric={"rows (last run)", "runs"}, table_id="freshness-table")
+        fresh_block: html.Table | html.Div = table(fresh_table, numeric={"rows (last run)", "runs"}, table_id="freshness-table")
     else:
         fresh_block = html.Div("No ingestion recorded yet.", className="muted")
     runs = [html.Li(f"{r['what']}: {pd.Timestamp(r['at']).tz_convert('UTC'):%Y-%m-%d %H:%M} UTC"

@@ -9,7 +9,7 @@ import pandas as pd
 from dash import Input, Output, dcc, html
 
 from dashboards import data, figures
-from dashboards.components import GRAPH_CONFIG, busy_figure, num, p_value, table
+from dashboards.components import GRAPH_CONFIG, busy_figure, iso_day, num, p_value, table
 from pipelines.universe import BENCHMARKS
 
 
@@ -45,7 +45,7 @@ def register(app: dash.Dash, store: data.Store) -> None:
         if not names or not start or not end:
             return figures.empty_figure("pick tickers and a period"), None, "", True
         try:
-            frame = data.sentiment_returns(store, names, start, end).value
+            frame = data.sentiment_returns(store, names, iso_day(start), iso_day(end)).value
         except data.WarehouseBusy:
             return busy_figure(), None, "Refreshing…", False
         if frame is None:

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, dcc, html
 
 from dashboards import data, figures
-from dashboards.components import GRAPH_CONFIG, busy_figure, headline_items, refreshing
+from dashboards.components import GRAPH_CONFIG, busy_figure, headline_items, iso_day, refreshing
 from pipelines.universe import BENCHMARKS
 
 
@@ -47,7 +47,7 @@ def register(app: dash.Dash, store: data.Store) -> None:
         if not ticker or not start or not end:
             return figures.empty_figure("pick a ticker and a date range"), True
         try:
-            bundle = data.ticker_bundle(store, ticker, start, end).value
+            bundle = data.ticker_bundle(store, ticker, iso_day(start), iso_day(end)).value
         except data.WarehouseBusy:
             return busy_figure(), False
         return figures.ticker_chart(bundle["prices"], ticker, bundle["events"], bundle["sentiment"],
@@ -66,7 +66,7 @@ def register(app: dash.Dash, store: data.Store) -> None:
             if click and dash.ctx.triggered_id == "ticker-chart":
                 day = pd.Timestamp(str(click["points"][0]["x"])[:10]).date()
             if day is None:
-                day = data.latest_headline_day(store, ticker, start, end).value
+                day = data.latest_headline_day(store, ticker, iso_day(start), iso_day(end)).value
             if day is None:
                 return f"Headlines about {ticker}", html.Div("No headlines in this range.", className="muted")
             frame = data.day_headlines(store, ticker, day).value

@@ -106,7 +106,7 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".convert-") as scratch:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True, dtype=torch.float32)
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]  # torch types Module attributes as Tensor | Module
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         out = Path(scratch) / "model"
@@ -140,7 +140,7 @@ def _load_converted(path: Path, choice: DeviceChoice) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=choice.dtype).to(choice.device)
+    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=choice.dtype).to(choice.device)  # type: ignore[arg-type]  # transformers' wrapped .to
     model.eval()
     return tokenizer, model
 
@@ -251,7 +251,7 @@ def _load_hub(spec: str, choice: DeviceChoice) -> Backbone:
             else "the hub could not provide it (check the id, the network, and HF_TOKEN for gated models)"
         )
         raise BackboneUnavailable(f"model {spec!r} is not on disk and {how}") from error
-    loaded = loaded.to(choice.device).eval()
+    loaded = loaded.to(choice.device).eval()  # type: ignore[arg-type]  # transformers' wrapped .to
     revision = getattr(loaded.config, "_commit_hash", None) or "unknown revision"
     return Backbone(repo, loaded, tokenizer, choice, f"{spec}@{revision}", "see the model card")
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -108,6 +109,8 @@ class PairCard:
 class PairNet(nn.Module):
     """Encoder -> [mean of all tokens, mean of target tokens] -> dropout -> linear (3 labels)."""
 
+    marker_ids: torch.Tensor  # a buffer: the two target-marker token ids
+
     def __init__(self, encoder: nn.Module, hidden_size: int, marker_ids: tuple[int, int], dropout: float = 0.1) -> None:
         super().__init__()
         self.encoder = encoder
@@ -149,7 +152,7 @@ def trainable_state(net: PairNet) -> dict[str, torch.Tensor]:
 class PairClassifier:
     """Batched local inference for (headline, target) pairs; ``predict`` keeps the input order."""
 
-    def __init__(self, net: PairNet, tokenizer: object, card: PairCard, version: str) -> None:
+    def __init__(self, net: PairNet, tokenizer: Any, card: PairCard, version: str) -> None:
         self.net = net.eval()
         self.tokenizer = tokenizer
         self.card = card

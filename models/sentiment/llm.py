@@ -171,8 +171,10 @@ class LLMClassifier:
     def predict(self, pairs: Sequence[Pair], batch_size: int = 32) -> list[Prediction]:
         """One :class:`Prediction` per pair, in order; a pair whose headline is empty gets the defined uniform answer."""
         filled = [i for i, pair in enumerate(pairs) if normalize_headline(pair.headline)]
-        probs = self.probabilities([pairs[i] for i in filled], batch_size) if filled else None
         results = [empty_prediction(self.model_id, self.model_version)] * len(pairs)
+        if not filled:
+            return results
+        probs = self.probabilities([pairs[i] for i in filled], batch_size)
         for row, index in enumerate(filled):
             p = probs[row].tolist()
             results[index] = prediction_from_probs((p[0], p[1], p[2]), self.model_id, self.model_version)

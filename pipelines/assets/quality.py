@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -35,7 +36,7 @@ def check_result(
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
 ) -> dg.AssetCheckResult:
     """Pass when ``failures`` is empty; otherwise show the count and the first offending rows."""
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "failures": len(failures),
         "scope": f"{scope[0]}..{scope[1]}" if scope else "whole table",
     }

@@ -86,11 +86,11 @@ def analysis_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """What the analyze job left: curated and detected events, studied and all firm-events, sentiment rows."""
     curated, detected = con.execute(
         "SELECT count(*) FILTER (WHERE origin = 'curated'), count(*) FILTER (WHERE origin = 'detected') FROM core.events"
-    ).fetchone()
+    ).fetchall()[0]
     studied, pairs = con.execute(
         "SELECT count(*) FILTER (WHERE status = 'ok'), count(*) FROM mart.event_estimates"
-    ).fetchone()
-    scored = con.execute("SELECT count(*) FROM core.headline_sentiment").fetchone()[0]
+    ).fetchall()[0]
+    scored = con.execute("SELECT count(*) FROM core.headline_sentiment").fetchall()[0][0]
     return {
         "curated": curated,
         "detected": detected,
@@ -361,7 +361,7 @@ def _session_span(con: duckdb.DuckDBPyConnection, day0: object, lo: int, hi: int
     first, last = con.execute(
         "SELECT core.session_add(CAST(? AS DATE), ?), core.session_add(CAST(? AS DATE), ?)",
         [pd.Timestamp(day0).date(), lo, pd.Timestamp(day0).date(), hi],
-    ).fetchone()
+    ).fetchall()[0]
     day = pd.Timestamp(day0)
     return first or (day - pd.Timedelta(days=3)).date(), last or (day + pd.Timedelta(days=3)).date()
 
@@ -515,7 +515,8 @@ def daily_sentiment(
         or not con.execute("SELECT EXISTS (FROM mart.daily_sentiment)").fetchall()[0][0]
     ):
         return None
-    where, args = ["s.date BETWEEN ? AND ?"], [start, end]
+    where: list[str] = ["s.date BETWEEN ? AND ?"]
+    args: list[object] = [start, end]
     if names:
         where.append("s.ticker IN (SELECT unnest(?))")
         args.append(list(names))
