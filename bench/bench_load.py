@@ -43,6 +43,7 @@ import psutil  # noqa: E402
 from models.calendar import sessions  # noqa: E402
 from models.event_study import EventStudy  # noqa: E402
 from pipelines import warehouse  # noqa: E402
+from pipelines.sources.base import PRICE_COLUMNS  # noqa: E402
 
 ROWS: list[tuple[str, float, float | None, str]] = []
 
@@ -91,20 +92,7 @@ def simulate_prices(tickers: int, start: date, end: date, seed: int = 7) -> pd.D
     frame["split_ratio"] = 1.0
     frame["dividend"] = 0.0
     frame["source"] = "files"
-    cols = [
-        "ticker",
-        "date",
-        "open",
-        "high",
-        "low",
-        "close",
-        "adj_close",
-        "volume",
-        "split_ratio",
-        "dividend",
-        "source",
-    ]
-    return frame[cols].sort_values(["ticker", "date"]).reset_index(drop=True)
+    return frame[list(PRICE_COLUMNS)].sort_values(["ticker", "date"]).reset_index(drop=True)
 
 
 def simulate_headlines(count: int, start: date, end: date, tickers: list[str], seed: int = 11) -> pd.DataFrame:
