@@ -66,9 +66,7 @@ def _stories(day: str, titles: list[str]) -> pd.DataFrame:
 
 
 def _table_digests(path: Path) -> dict[str, tuple[int, str]]:
-    """Row count and md5 of the sorted rows of every table of the warehouse: equal digests, equal content.
-
-    (Not the file's bytes: every writer open re-creates the macros and comments, which rewrites blocks.)"""
+    """Row count and md5 of the sorted rows of every table of the warehouse: equal digests, equal content."""
     with warehouse.reader(path) as con:
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY ALL"
@@ -163,6 +161,7 @@ def test_dagster_run_refuses_a_partition_with_high_below_low_and_later_ranges_in
     )
     assert first.success, first.error
     before = _table_digests(path)
+    before_bytes = path.read_bytes()
 
     _write_csv(vendor, "NVDA", _poison(clean, "NVDA", "2025-02-05", high=97.0, low=98.0))  # high < low
     refused = run_job(
@@ -173,6 +172,7 @@ def test_dagster_run_refuses_a_partition_with_high_below_low_and_later_ranges_in
     assert "field 'high'" in refused.error and "files" in refused.error, refused.error
     assert len(refused.error.splitlines()) <= 2, refused.error
     assert _table_digests(path) == before
+    assert path.read_bytes() == before_bytes, "a refused partition changed the warehouse file's bytes"
 
     later = run_job(
         "ingest_prices",

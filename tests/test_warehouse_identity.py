@@ -55,7 +55,7 @@ def test_a_new_file_is_marked_with_the_current_schema_version(tmp_path):
     assert (app, version, migrated_at, migrated_by) == (APP, warehouse.SCHEMA_VERSION, None, None)
     assert created_at is not None and created_by
     with warehouse.reader(path) as con:
-        comment = con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'meta'").fetchone()[0]
+        comment = con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'warehouse'").fetchone()[0]
     assert "ai-market-impact warehouse" in comment
 
 

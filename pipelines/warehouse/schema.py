@@ -7,6 +7,7 @@ order, then creates or replaces the schema, the macros and the comments.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -267,7 +268,8 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Mark or adopt the file, migrate it to the current version, then create or replace the schema, the macros and
-    (last: CREATE OR REPLACE drops them) the comments.
+    (last: CREATE OR REPLACE drops them) the comments, unless the file already has exactly this layout
+    (``meta.layout``'s digest).
 
     A file whose marker is newer than this code's layout is refused, unchanged.
     """
@@ -291,7 +293,34 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
                 with transaction(con):
                     migration.apply(con)
                     set_version(con, migration.version)
-        con.execute(SCHEMA_SQL)
-        con.execute(MACROS_SQL.read_text(encoding="utf-8"))
-        con.execute(SENTIMENT_MACROS_SQL.read_text(encoding="utf-8"))
-        con.execute(COMMENTS_SQL.read_text(encoding="utf-8"))
+        scripts = [SCHEMA_SQL, *(path.read_text(encoding="utf-8") for path in LAYOUT_FILES)]
+        digest = hashlib.sha256("\n".join(scripts).encode()).hexdigest()
+        if _applied_layout(con) == digest:
+            return  # nothing to replace: the file keeps its bytes, and opening a writer stays cheap
+        with transaction(con):
+            for script in scripts:
+                con.execute(script)
+            con.execute(LAYOUT_SQL)
+            con.execute("DELETE FROM meta.layout")
+            con.execute("INSERT INTO meta.layout VALUES (?, now())", [digest])
+
+
+LAYOUT_FILES = (MACROS_SQL, SENTIMENT_MACROS_SQL, COMMENTS_SQL)
+"""Run after SCHEMA_SQL in this order (the comments last: CREATE OR REPLACE drops them)."""
+
+LAYOUT_SQL = """
+CREATE TABLE IF NOT EXISTS meta.layout (digest VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL);
+COMMENT ON TABLE meta.layout IS 'SHA-256 of the schema, macros and comments last applied to this file: a writer re-applies them only when its own differ.';
+"""
+
+
+def _applied_layout(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The digest of the layout last applied to the connected file (None before any was recorded)."""
+    has_table = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'meta' AND table_name = 'layout'"
+    ).fetchall()[0][0]
+    if not has_table:
+        return None
+    rows = con.execute("SELECT digest FROM meta.layout").fetchall()
+    return rows[0][0] if len(rows) == 1 else None
