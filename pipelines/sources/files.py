@@ -204,18 +204,17 @@ class FilePriceSource:
         if not symbols or "" in symbols:
             raise SourceError(str(self.path), f"expected non-empty ticker symbols, got {list(tickers)!r}")
         if self.path.is_dir():
-            frames = [self._from_folder(s) for s in symbols]
+            frame = pd.concat([self._from_folder(s) for s in symbols], ignore_index=True)
         elif self.path.is_file():
-            frames = self._from_long_file(symbols)
+            frame = self._from_long_file(symbols)
         else:
             raise SourceError(str(self.path), "no such file or folder")
-        chosen = []
-        for symbol, frame in zip(symbols, frames, strict=True):
-            rows = _between(frame, start, end)
-            if rows.empty:
+        rows = _between(frame, start, end)
+        present = set(rows["ticker"])
+        for symbol in symbols:
+            if symbol not in present:
                 raise SourceError(str(self.path), f"no rows between {start} and {end}", ticker=symbol)
-            chosen.append(rows)
-        return pd.concat(chosen, ignore_index=True).sort_values(["ticker", "date"]).reset_index(drop=True)
+        return rows.sort_values(["ticker", "date"]).reset_index(drop=True)
 
     def _file_for(self, symbol: str) -> Path:
         matches = sorted(p for p in self.path.iterdir() if p.suffix.lower() in SUFFIXES and p.stem.upper() == symbol)
@@ -230,7 +229,7 @@ class FilePriceSource:
         table = _read_table(self._file_for(symbol))
         return _canonical(table, pd.Series([symbol] * len(table.rows), dtype=object))
 
-    def _from_long_file(self, symbols: list[str]) -> list[pd.DataFrame]:
+    def _from_long_file(self, symbols: list[str]) -> pd.DataFrame:
         table = _read_table(self.path)
         if "ticker" not in table.columns:
             raise DataValidationError(str(self.path), "a single price file needs a 'ticker' (or 'symbol') column", field="ticker")
@@ -239,4 +238,4 @@ class FilePriceSource:
         absent = [s for s in symbols if s not in known]
         if absent:
             raise SourceError(str(self.path), f"no rows for {absent} in the file", ticker=absent[0])
-        return [frame[frame["ticker"] == s] for s in symbols]
+        return frame[frame["ticker"].isin(symbols)]
