@@ -57,13 +57,20 @@ def package_version() -> str:
         return "unknown"
 
 
+def has_meta_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the connected file has ``meta.<table>`` (files from before the marker have no meta schema)."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'meta' AND table_name = ?",
+            [table],
+        ).fetchall()[0][0]
+    )
+
+
 def read_marker(con: duckdb.DuckDBPyConnection, path: Path | str) -> Marker | None:
     """The connected file's marker, or None when it has none (a new file, or one from before the marker)."""
-    has_table = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'meta' AND table_name = 'warehouse'"
-    ).fetchall()[0][0]
-    if not has_table:
+    if not has_meta_table(con, "warehouse"):
         return None
     rows = con.execute("SELECT app, schema_version FROM meta.warehouse").fetchall()
     if len(rows) != 1:

@@ -16,7 +16,15 @@ import duckdb
 
 from pipelines.errors import WarehouseError
 from pipelines.warehouse.connection import database_file, transaction, write_errors
-from pipelines.warehouse.identity import APP, package_version, read_marker, set_version, stored_objects, write_marker
+from pipelines.warehouse.identity import (
+    APP,
+    has_meta_table,
+    package_version,
+    read_marker,
+    set_version,
+    stored_objects,
+    write_marker,
+)
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -316,11 +324,7 @@ COMMENT ON TABLE meta.layout IS 'SHA-256 of the schema, macros and comments last
 
 def _applied_layout(con: duckdb.DuckDBPyConnection) -> str | None:
     """The digest of the layout last applied to the connected file (None before any was recorded)."""
-    has_table = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'meta' AND table_name = 'layout'"
-    ).fetchall()[0][0]
-    if not has_table:
+    if not has_meta_table(con, "layout"):
         return None
     rows = con.execute("SELECT digest FROM meta.layout").fetchall()
     return rows[0][0] if len(rows) == 1 else None
