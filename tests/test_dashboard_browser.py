@@ -49,7 +49,7 @@ def demo_warehouse(tmp_path_factory) -> Path:
     if prebuilt:
         shutil.copyfile(prebuilt, path)
     else:
-        _build(path)
+        build_demo_warehouse(path)
     with warehouse.writer(path) as con:
         # Start with sentiment not computed: a test below computes it while the app runs.
         con.execute("DELETE FROM core.headline_sentiment; DELETE FROM mart.daily_sentiment")
@@ -61,7 +61,8 @@ def demo_warehouse(tmp_path_factory) -> Path:
     return path
 
 
-def _build(path: Path) -> None:
+def build_demo_warehouse(path: Path) -> None:
+    """The demo market for TICKERS over START..END, ingested and analysed by real Dagster runs into ``path``."""
     with dg.instance_for_test() as instance:
         for job, resources in (
             ("ingest_prices", {"price_source": PriceSourceResource(source="demo", tickers=TICKERS)}),

@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import date
 
-import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,15 +17,12 @@ from models.event_study import EventStudy
 from pipelines import study as studies
 from pipelines import summary, warehouse
 from pipelines.cli import app
-from pipelines.resources import NewsSourceResource, PriceSourceResource
-from pipelines.runner import run_job
 from pipelines.warehouse import read
+from tests.test_dashboard_browser import build_demo_warehouse
 
 pytestmark = pytest.mark.slow
 
 EVENT = "deepseek-r1-release"
-TICKERS = ["NVDA", "MSFT", "META", "AVGO", "AMD", "SPY"]
-START, END = date(2024, 1, 2), date(2025, 3, 31)
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +36,7 @@ def demo_warehouse(tmp_path_factory):
     if prebuilt:
         shutil.copyfile(prebuilt, path)
         return path
-    with dg.instance_for_test() as instance:
-        for job, resources in (
-            ("ingest_prices", {"price_source": PriceSourceResource(source="demo", tickers=TICKERS)}),
-            ("ingest_news", {"news_source": NewsSourceResource(sources=["demo"], tickers=TICKERS)}),
-            ("analyze", {}),
-        ):
-            outcome = run_job(job, START, END, warehouse_file=path, instance=instance, **resources)
-            assert outcome.success, f"{job}: {outcome.error}"
+    build_demo_warehouse(path)
     return path
 
 
