@@ -45,13 +45,21 @@ def stocks_of(returns: pd.DataFrame) -> list[str]:
     return [t for t in returns.columns if t not in BENCHMARKS]
 
 
+SAMPLES = ("event", "spillover")
+"""The samples of a stored study: the event's own tickers, and the other stocks (reported apart)."""
+
+
 def study_pairs(events: pd.DataFrame, stocks: Sequence[str]) -> pd.DataFrame:
-    """Firm-events to study: curated events cover every stock, detected events their own ticker."""
-    rows: list[tuple[str, str, pd.Timestamp]] = []
+    """Firm-events to study, each in its sample: an event's own tickers are its 'event' sample; for curated events
+    every other stock is a 'spillover' (studied apart, never mixed into the event's group tests)."""
+    rows: list[tuple[str, str, str, pd.Timestamp]] = []
     for event in events.itertuples():
-        firms = stocks if event.origin == "curated" else [t for t in event.tickers if t in stocks]
-        rows.extend((event.event_id, ticker, pd.Timestamp(event.day0)) for ticker in firms)
-    return pd.DataFrame(rows, columns=["event_id", "ticker", "day0"])
+        own = [t for t in event.tickers if t in stocks]
+        others = [t for t in stocks if t not in own] if event.origin == "curated" else []
+        day0 = pd.Timestamp(event.day0)
+        rows.extend((event.event_id, ticker, "event", day0) for ticker in own)
+        rows.extend((event.event_id, ticker, "spillover", day0) for ticker in others)
+    return pd.DataFrame(rows, columns=["event_id", "ticker", "sample", "day0"])
 
 
 @dataclass
@@ -94,15 +102,18 @@ def run_event_studies(
     benchmark: str = "SPY",
     windows: Sequence[tuple[int, int]] = DEFAULT_WINDOWS,
 ) -> StudyTables:
-    """One study per event, stacked into tidy tables."""
+    """One study per event and sample (``pairs`` without a ``sample`` column: one 'event' sample), stacked into
+    tidy tables that carry the sample."""
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ("estimates", "abnormal", "windows", "aggregates", "tests")}
-    for event_id, group in pairs.groupby("event_id", sort=True):
-        result = fit_event(returns, group, model=model, benchmark=benchmark, windows=windows)
-        parts["estimates"].append(result.estimates.assign(model=model))
+    if "sample" not in pairs:
+        pairs = pairs.assign(sample="event")
+    for (event_id, sample), group in pairs.groupby(["event_id", "sample"], sort=True):
+        result = fit_event(returns, group.drop(columns="sample"), model=model, benchmark=benchmark, windows=windows)
+        parts["estimates"].append(result.estimates.assign(model=model, sample=sample))
         parts["abnormal"].append(result.abnormal)
         parts["windows"].append(result.windows)
-        parts["aggregates"].append(result.aggregate.assign(event_id=event_id))
-        parts["tests"].append(result.tests.assign(event_id=event_id))
+        parts["aggregates"].append(result.aggregate.assign(event_id=event_id, sample=sample))
+        parts["tests"].append(result.tests.assign(event_id=event_id, sample=sample))
     return StudyTables(**{k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in parts.items()})
 
 
@@ -135,22 +146,22 @@ def daily_abnormal_returns(returns: pd.DataFrame, benchmark: str = "SPY") -> pd.
     stocks = stocks_of(returns)
     days = returns.index
     day0 = np.tile(days, len(stocks))
-    pairs = pd.DataFrame({"event_id": pd.DatetimeIndex(day0).strftime("%Y-%m-%d"),
-                          "ticker": np.repeat(stocks, len(days)), "day0": day0})
+    pairs = pd.DataFrame(
+        {"event_id": pd.DatetimeIndex(day0).strftime("%Y-%m-%d"), "ticker": np.repeat(stocks, len(days)), "day0": day0}
+    )
     result = EventStudy(returns, pairs, benchmark=benchmark, event_windows=[(0, 0)], n_permutations=99).fit()
     abnormal = result.abnormal[result.abnormal["tau"] == 0]
     estimates = result.estimates[result.estimates["status"] == "ok"]
     frame = abnormal.merge(
         estimates[["ticker", "day0", "alpha", "beta", "sigma_e", "n_est"]],
-        left_on=["ticker", "date"], right_on=["ticker", "day0"],
+        left_on=["ticker", "date"],
+        right_on=["ticker", "day0"],
     )
     frame["benchmark"] = benchmark
     return frame[["ticker", "date", "benchmark", "ret", "expected", "ar", "sar", "alpha", "beta", "sigma_e", "n_est"]]
 
 
-def detect_events(
-    daily: pd.DataFrame, headlines: pd.DataFrame, threshold: float = DETECTION_THRESHOLD
-) -> pd.DataFrame:
+def detect_events(daily: pd.DataFrame, headlines: pd.DataFrame, threshold: float = DETECTION_THRESHOLD) -> pd.DataFrame:
     """Sessions where a stock's |SAR| exceeds ``threshold``, each linked to that session's headlines on it.
 
     ``headlines`` has one row per (headline_id, ticker, session_date). The result has the columns of
@@ -163,21 +174,36 @@ def detect_events(
         day = pd.Timestamp(hit.date)
         ids = linked.get((hit.ticker, day), [])
         direction = "jump" if hit.ar > 0 else "drop"
-        rows.append({
-            "event_id": f"detected-{hit.ticker.lower()}-{day:%Y-%m-%d}",
-            "name": f"{hit.ticker} abnormal {direction} of {100 * hit.ar:+.1f}% (SAR {hit.sar:+.1f})",
-            "kind": "detected",
-            "origin": "detected",
-            "announced_at": pd.NaT,
-            "day0": day,
-            "day0_rule": "detected",
-            "tickers": [hit.ticker],
-            "description": f"{len(ids)} headline(s) about {hit.ticker} that session" if ids else "no headline that session",
-            "trigger_sar": float(hit.sar),
-            "headline_ids": sorted(ids),
-        })
-    columns = ["event_id", "name", "kind", "origin", "announced_at", "day0", "day0_rule", "tickers",
-               "description", "trigger_sar", "headline_ids"]
+        rows.append(
+            {
+                "event_id": f"detected-{hit.ticker.lower()}-{day:%Y-%m-%d}",
+                "name": f"{hit.ticker} abnormal {direction} of {100 * hit.ar:+.1f}% (SAR {hit.sar:+.1f})",
+                "kind": "detected",
+                "origin": "detected",
+                "announced_at": pd.NaT,
+                "day0": day,
+                "day0_rule": "detected",
+                "tickers": [hit.ticker],
+                "description": f"{len(ids)} headline(s) about {hit.ticker} that session"
+                if ids
+                else "no headline that session",
+                "trigger_sar": float(hit.sar),
+                "headline_ids": sorted(ids),
+            }
+        )
+    columns = [
+        "event_id",
+        "name",
+        "kind",
+        "origin",
+        "announced_at",
+        "day0",
+        "day0_rule",
+        "tickers",
+        "description",
+        "trigger_sar",
+        "headline_ids",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -217,18 +243,29 @@ def check_windows(windows: Sequence[tuple[int, int]]) -> None:
     lo, hi = estimation_window()
     for start, end in windows:
         if start <= hi:
-            raise InputError(f"--window {start},{end} starts at {start}, inside the estimation window "
-                             f"{window_label(lo, hi)}: event windows start at {hi + 1} or later")
+            raise InputError(
+                f"--window {start},{end} starts at {start}, inside the estimation window "
+                f"{window_label(lo, hi)}: event windows start at {hi + 1} or later"
+            )
 
 
-def check_studied(event: str, tickers: pd.DataFrame, excluded: pd.DataFrame, windows: Sequence[tuple[int, int]],
-                  prices: tuple[object, object]) -> None:
+def check_studied(
+    event: str,
+    tickers: pd.DataFrame,
+    excluded: pd.DataFrame,
+    windows: Sequence[tuple[int, int]],
+    prices: tuple[object, object],
+) -> None:
     """Refuse a study in which no firm could be studied (windows beyond the data, too little history)."""
     if len(tickers):
         return
-    reasons = "; ".join(f"{', '.join(sorted(rows['ticker']))}: {rows['reason'].iloc[0]}"
-                        for _, rows in excluded.groupby("status", sort=True))
+    reasons = "; ".join(
+        f"{', '.join(sorted(rows['ticker']))}: {rows['reason'].iloc[0]}"
+        for _, rows in excluded.groupby("status", sort=True)
+    )
     shown = ", ".join(window_label(*w) for w in windows)
-    raise InputError(f"no firm of {event} could be studied with windows {shown} ({reasons or 'no stock has prices'}).\n"
-                     f"The warehouse holds prices {prices[0]}..{prices[1]}: ingest the sessions the windows need, "
-                     "or choose other --window values.")
+    raise InputError(
+        f"no firm of {event} could be studied with windows {shown} ({reasons or 'no stock has prices'}).\n"
+        f"The warehouse holds prices {prices[0]}..{prices[1]}: ingest the sessions the windows need, "
+        "or choose other --window values."
+    )

@@ -112,7 +112,10 @@ STUDY_TABLES = {
         )
         for table in STUDY_TABLES.values()
     ],
-    description="Market-model event study (SPY, estimation [-250,-11]) of every event, one study per event.",
+    description=(
+        "Market-model event study (SPY, estimation [-250,-11]) of every event, one study per event and sample "
+        "(its own tickers; the other stocks as spillovers)."
+    ),
 )
 def event_study(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.writer() as con:
@@ -141,6 +144,7 @@ def _mart_frames(tables: study.StudyTables) -> dict[str, pd.DataFrame]:
         [
             "event_id",
             "ticker",
+            "sample",
             "day0",
             "model",
             "benchmark",

@@ -100,6 +100,7 @@ COMMENT ON COLUMN mart.daily_abnormal_returns.computed_at IS 'When the row was c
 COMMENT ON TABLE mart.event_estimates IS 'Normal-return model of every firm-event, including the excluded ones with the reason: key (event_id, ticker).';
 COMMENT ON COLUMN mart.event_estimates.event_id IS 'core.events.event_id.';
 COMMENT ON COLUMN mart.event_estimates.ticker IS 'Stock symbol.';
+COMMENT ON COLUMN mart.event_estimates.sample IS 'event (one of the event''s own tickers) or spillover (another stock, studied apart).';
 COMMENT ON COLUMN mart.event_estimates.day0 IS 'Event session (tau = 0).';
 COMMENT ON COLUMN mart.event_estimates.model IS 'market (OLS on the benchmark), market-adjusted, constant-mean or factors.';
 COMMENT ON COLUMN mart.event_estimates.benchmark IS 'Market index of the model (SPY).';
@@ -138,8 +139,9 @@ COMMENT ON COLUMN mart.event_windows.car_t IS 'car / car_sd.';
 COMMENT ON COLUMN mart.event_windows.car_p IS 'Two-sided p-value of car_t, t(df).';
 COMMENT ON COLUMN mart.event_windows.df IS 'Degrees of freedom of the t-test.';
 
-COMMENT ON TABLE mart.event_aggregates IS 'Cross-section of each event and window: CAAR, median and share of positive CARs: key (event_id, window).';
+COMMENT ON TABLE mart.event_aggregates IS 'Cross-section of each event and window: CAAR, median and share of positive CARs: key (event_id, sample, window).';
 COMMENT ON COLUMN mart.event_aggregates.event_id IS 'core.events.event_id.';
+COMMENT ON COLUMN mart.event_aggregates.sample IS 'event or spillover: the firms of mart.event_estimates with that sample.';
 COMMENT ON COLUMN mart.event_aggregates."window" IS 'Label [tau_start,tau_end].';
 COMMENT ON COLUMN mart.event_aggregates.tau_start IS 'First session of the window relative to day0.';
 COMMENT ON COLUMN mart.event_aggregates.tau_end IS 'Last session of the window relative to day0 (inclusive).';
@@ -152,8 +154,9 @@ COMMENT ON COLUMN mart.event_aggregates.share_positive IS 'Share of positive CAR
 COMMENT ON COLUMN mart.event_aggregates.rbar IS 'Mean pairwise correlation of the estimation residuals (Kolari-Pynnonen).';
 COMMENT ON COLUMN mart.event_aggregates.clustered IS 'True when the firms share day0 (cross-correlation matters).';
 
-COMMENT ON TABLE mart.event_tests IS 'Test battery per event and window (Patell, BMP, Kolari-Pynnonen, Corrado, generalized sign, Wilcoxon, sign-flip): key (event_id, window, test).';
+COMMENT ON TABLE mart.event_tests IS 'Test battery per event and window (Patell, BMP, Kolari-Pynnonen, Corrado, generalized sign, Wilcoxon, sign-flip): key (event_id, sample, window, test).';
 COMMENT ON COLUMN mart.event_tests.event_id IS 'core.events.event_id.';
+COMMENT ON COLUMN mart.event_tests.sample IS 'event or spillover: the firms of mart.event_estimates with that sample.';
 COMMENT ON COLUMN mart.event_tests."window" IS 'Label [tau_start,tau_end].';
 COMMENT ON COLUMN mart.event_tests.tau_start IS 'First session of the window relative to day0.';
 COMMENT ON COLUMN mart.event_tests.tau_end IS 'Last session of the window relative to day0 (inclusive).';
@@ -186,7 +189,7 @@ COMMENT ON COLUMN core.returns.ret IS 'adj_close / previous session''s adj_close
 
 COMMENT ON MACRO TABLE mart.event_window IS 'Abnormal returns of symbol around event on taus lo..hi (default -10..10).';
 COMMENT ON MACRO TABLE mart.car IS 'CAR[lo, hi] of every ticker for every event, with t and p where [lo, hi] is a studied window.';
-COMMENT ON MACRO TABLE mart.event_significance IS 'Test battery of event for window [lo, hi] with its CAAR.';
+COMMENT ON MACRO TABLE mart.event_significance IS 'Test battery of event for window [lo, hi] and sample firms (event, spillover) with its CAAR.';
 COMMENT ON MACRO core.session_add IS 'The session n sessions after d (n < 0: before); a non-session d counts from the next session; NULL beyond the data.';
 COMMENT ON MACRO core.session_diff IS 'Sessions from a to b (the tau of b when a is day0); non-session dates count from the next session.';
 COMMENT ON MACRO mart.car_between IS 'Sum of symbol''s daily abnormal returns (mart.daily_abnormal_returns) on sessions first_date..last_date (fraction).';

@@ -18,13 +18,13 @@ CREATE OR REPLACE MACRO mart.car(lo := -1, hi := 1) AS TABLE
     GROUP BY ALL
     HAVING count(*) = hi - lo + 1;
 
--- The significance table of one event for one window.
-CREATE OR REPLACE MACRO mart.event_significance(event, lo := -1, hi := 1) AS TABLE
+-- The significance table of one event for one window and sample ('event': its own tickers; 'spillover').
+CREATE OR REPLACE MACRO mart.event_significance(event, lo := -1, hi := 1, firms := 'event') AS TABLE
     SELECT t.test, t.statistic, t.p_value, t.n, t.method, t.clustered, t.adjusts_cross_correlation,
            g.caar
     FROM mart.event_tests AS t
-    JOIN mart.event_aggregates AS g USING (event_id, "window")
-    WHERE t.event_id = event AND t.tau_start = lo AND t.tau_end = hi;
+    JOIN mart.event_aggregates AS g USING (event_id, sample, "window")
+    WHERE t.event_id = event AND t.tau_start = lo AND t.tau_end = hi AND t.sample = firms;
 
 -- ---------------------------------------------------------------------------------------------
 -- Scalar macros are expanded inline, so their subqueries use aliases (_m_*) that no caller's column

@@ -10,12 +10,14 @@ Imports no Dagster and nothing of ``pipelines`` but the shared leaves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
 import numpy as np
 import pandas as pd
+
+from models.event_study import verdict
 
 PRICE_WINDOW = (-10, 10)
 """Trading days around day0 of the normalised price paths."""
@@ -162,59 +164,122 @@ def event_info(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
     return info
 
 
+SAMPLES = ("event", "spillover")
+"""The samples the analyze job stores per event: its own tickers, and the other stocks (spillovers)."""
+
+
 @dataclass(frozen=True)
 class StoredStudy:
-    """One event's study as the marts hold it: the frames of ``EventStudyResults`` with the marts' column names
-    (``tau_start``/``tau_end``); windows, aggregates and tests shortest window first, tickers in order."""
+    """One event's study as the marts hold it, viewed through one sample (``sample``: the event's own tickers by
+    default, or its spillovers): the frames of ``EventStudyResults`` with the marts' column names
+    (``tau_start``/``tau_end``); windows, aggregates and tests shortest window first, tickers in order.
+    ``of_sample`` gives the view of another sample of the same study."""
 
     estimates: pd.DataFrame
     abnormal: pd.DataFrame
     windows: pd.DataFrame
     aggregates: pd.DataFrame
     tests: pd.DataFrame
+    sample: str = "event"
+    whole: StoredStudy | None = field(default=None, repr=False, compare=False)
+    """Every sample's frames (None: these frames are the whole study)."""
 
     @property
     def model(self) -> str | None:
         """The expected-return model of the fit (market, market-adjusted, constant-mean, factors)."""
-        return next(iter(self.estimates["model"].dropna()), None)
+        return next(iter(self._all.estimates["model"].dropna()), None)
 
     @property
     def benchmark(self) -> str | None:
         """The benchmark of the studied firms (None when none was studied)."""
-        return next(iter(self.estimates.loc[self.estimates["status"] == "ok", "benchmark"].dropna()), None)
+        estimates = self._all.estimates
+        return next(iter(estimates.loc[estimates["status"] == "ok", "benchmark"].dropna()), None)
 
     @property
     def bounds(self) -> list[tuple[int, int]]:
         """The studied windows as (start, end) in trading days, shortest first."""
-        frame = self.aggregates if not self.aggregates.empty else self.windows
+        whole = self._all
+        frame = whole.aggregates if not whole.aggregates.empty else whole.windows
         return list(dict.fromkeys(zip(frame["tau_start"].astype(int), frame["tau_end"].astype(int), strict=True)))
 
     @property
     def computed_at(self) -> pd.Timestamp | None:
         """When the analyze job wrote this study (UTC)."""
-        stamps = pd.to_datetime(self.estimates["computed_at"].dropna(), utc=True)
+        stamps = pd.to_datetime(self._all.estimates["computed_at"].dropna(), utc=True)
         return stamps.min() if len(stamps) else None
+
+    @property
+    def samples(self) -> list[str]:
+        """The samples this study holds firms in (``SAMPLES`` order)."""
+        estimates = self._all.estimates
+        held = set(estimates["sample"]) if "sample" in estimates else ({"event"} if len(estimates) else set())
+        return [s for s in SAMPLES if s in held] + sorted(held - set(SAMPLES))
+
+    @property
+    def tickers(self) -> list[str]:
+        """The firms of this view's sample, in ticker order."""
+        return [str(t) for t in self.estimates["ticker"]]
+
+    @property
+    def _all(self) -> StoredStudy:
+        return self.whole if self.whole is not None else self
+
+    def of_sample(self, sample: str) -> StoredStudy:
+        """The same study viewed through ``sample`` ('event' or 'spillover'): that sample's firms and group results
+        (frames without a ``sample`` column hold only the event sample)."""
+        whole = self._all
+
+        def pick(frame: pd.DataFrame, by_ticker: set[str] | None = None) -> pd.DataFrame:
+            if by_ticker is not None and "ticker" in frame:
+                return frame[frame["ticker"].isin(by_ticker)].reset_index(drop=True)
+            if "sample" in frame:
+                return frame[frame["sample"] == sample].reset_index(drop=True)
+            return frame if sample == "event" else frame.iloc[0:0]
+
+        estimates = pick(whole.estimates)
+        firms = set(estimates["ticker"])
+        return StoredStudy(
+            estimates,
+            pick(whole.abnormal, firms),
+            pick(whole.windows, firms),
+            pick(whole.aggregates),
+            pick(whole.tests),
+            sample,
+            whole,
+        )
 
     def only(self, bounds: Sequence[tuple[int, int]]) -> StoredStudy:
         """The same study restricted to ``bounds``, the windows in that order (unknown windows are left out)."""
         rank = {tuple(b): i for i, b in enumerate(bounds)}
 
         def pick(frame: pd.DataFrame) -> pd.DataFrame:
+            if frame.empty and "tau_start" not in frame:
+                return frame
             key = pd.Series(list(zip(frame["tau_start"], frame["tau_end"], strict=True)), index=frame.index).map(rank)
             kept = frame.assign(_rank=key).dropna(subset=["_rank"])
             return kept.sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
 
-        return StoredStudy(self.estimates, self.abnormal, pick(self.windows), pick(self.aggregates), pick(self.tests))
+        whole = self.whole.only(bounds) if self.whole is not None else None
+        return StoredStudy(
+            self.estimates,
+            self.abnormal,
+            pick(self.windows),
+            pick(self.aggregates),
+            pick(self.tests),
+            self.sample,
+            whole,
+        )
 
 
-def event_study(con: duckdb.DuckDBPyConnection, event_id: str) -> StoredStudy | None:
+def event_study(con: duckdb.DuckDBPyConnection, event_id: str, sample: str = "event") -> StoredStudy | None:
     """The event's study from the marts (mart.event_estimates, abnormal_returns, event_windows, event_aggregates,
-    event_tests); None when the analyze job has not studied it."""
+    event_tests) viewed through ``sample`` (``StoredStudy.of_sample``); None when the analyze job has not studied
+    it."""
     if "mart.event_estimates" not in tables(con):
         return None
     estimates = con.execute(
-        "SELECT ticker, day0, model, benchmark, status, reason, n_est, df, alpha, beta, sigma_e, r2, computed_at "
-        "FROM mart.event_estimates WHERE event_id = ? ORDER BY ticker",
+        "SELECT ticker, sample, day0, model, benchmark, status, reason, n_est, df, alpha, beta, sigma_e, r2, "
+        "computed_at FROM mart.event_estimates WHERE event_id = ? ORDER BY ticker",
         [event_id],
     ).df()
     if estimates.empty:
@@ -231,17 +296,17 @@ def event_study(con: duckdb.DuckDBPyConnection, event_id: str) -> StoredStudy | 
         [event_id],
     ).df()
     aggregates = con.execute(
-        'SELECT "window", tau_start, tau_end, n, caar, median_car, sd_car, abhar, share_positive, rbar, clustered '
-        f"FROM mart.event_aggregates WHERE event_id = ? {order}",
+        'SELECT sample, "window", tau_start, tau_end, n, caar, median_car, sd_car, abhar, share_positive, rbar, '
+        f"clustered FROM mart.event_aggregates WHERE event_id = ? {order}",
         [event_id],
     ).df()
     tests = con.execute(
-        'SELECT t."window", t.tau_start, t.tau_end, t.test, t.statistic, t.p_value, t.df, t.n, t.method, t.clustered, '
-        "t.adjusts_cross_correlation FROM mart.event_tests AS t WHERE t.event_id = ? "
+        'SELECT t.sample, t."window", t.tau_start, t.tau_end, t.test, t.statistic, t.p_value, t.df, t.n, t.method, '
+        "t.clustered, t.adjusts_cross_correlation FROM mart.event_tests AS t WHERE t.event_id = ? "
         "ORDER BY t.tau_end - t.tau_start, t.tau_start",
         [event_id],
     ).df()
-    return StoredStudy(estimates, abnormal, windows_, aggregates, tests)
+    return StoredStudy(estimates, abnormal, windows_, aggregates, tests).of_sample(sample)
 
 
 def last_price_ingest(con: duckdb.DuckDBPyConnection) -> pd.Timestamp | None:
@@ -627,3 +692,15 @@ def spotlight(con: duckdb.DuckDBPyConnection) -> dict | None:
         """
     ).fetchall()
     return dict(zip(["event_id", "name", "day0", "ticker", "ret", "ar"], row[0], strict=True)) if row else None
+
+
+def event_verdicts(
+    con: duckdb.DuckDBPyConnection, event_id: str, sample: str = "event", dollars: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One verdict per stored window of the event's ``sample`` (``models.event_study.verdict.verdicts``: the sentence,
+    the significant tickers, the group test that counts and why); empty when the event has no stored study.
+    ``dollars`` (ticker, dollar_abnormal/dollar_change) adds the size in dollars."""
+    stored = event_study(con, event_id, sample)
+    if stored is None or stored.estimates.empty:
+        return pd.DataFrame(columns=verdict.COLUMNS)
+    return verdict.verdicts(stored.windows, stored.aggregates, stored.tests, dollars=dollars)

@@ -134,9 +134,10 @@ CREATE TABLE IF NOT EXISTS mart.daily_abnormal_returns (
     PRIMARY KEY (ticker, date)
 );
 
--- Event-study results per firm-event (one study per event: its firms share day0).
+-- Event-study results per firm-event (one study per event and sample: its firms share day0).
 CREATE TABLE IF NOT EXISTS mart.event_estimates (
-    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, day0 DATE NOT NULL, model VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, sample VARCHAR NOT NULL, day0 DATE NOT NULL,
+    model VARCHAR NOT NULL,
     benchmark VARCHAR, status VARCHAR NOT NULL, reason VARCHAR, n_est INTEGER, df DOUBLE,
     alpha DOUBLE, beta DOUBLE, sigma_e DOUBLE, r2 DOUBLE, computed_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (event_id, ticker)
@@ -159,18 +160,20 @@ CREATE TABLE IF NOT EXISTS mart.event_windows (
 
 -- Cross-sectional results per event and window: CAAR and the share of positive CARs.
 CREATE TABLE IF NOT EXISTS mart.event_aggregates (
-    event_id VARCHAR NOT NULL, "window" VARCHAR NOT NULL, tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL,
+    event_id VARCHAR NOT NULL, sample VARCHAR NOT NULL, "window" VARCHAR NOT NULL,
+    tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL,
     n INTEGER, caar DOUBLE, median_car DOUBLE, sd_car DOUBLE, abhar DOUBLE, share_positive DOUBLE,
     rbar DOUBLE, clustered BOOLEAN,
-    PRIMARY KEY (event_id, "window")
+    PRIMARY KEY (event_id, sample, "window")
 );
 
 -- The test battery per event and window (Patell, BMP, Kolari-Pynnönen, Corrado, Cowan, ...).
 CREATE TABLE IF NOT EXISTS mart.event_tests (
-    event_id VARCHAR NOT NULL, "window" VARCHAR NOT NULL, tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL,
+    event_id VARCHAR NOT NULL, sample VARCHAR NOT NULL, "window" VARCHAR NOT NULL,
+    tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL,
     test VARCHAR NOT NULL, statistic DOUBLE, p_value DOUBLE, df DOUBLE, n INTEGER, method VARCHAR,
     clustered BOOLEAN, adjusts_cross_correlation BOOLEAN,
-    PRIMARY KEY (event_id, "window", test)
+    PRIMARY KEY (event_id, sample, "window", test)
 );
 
 -- Sentiment of every (headline, company) pair per classifier (pipelines/assets/sentiment.py).
@@ -253,6 +256,28 @@ def _migrate_pair_sentiment(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("ALTER TABLE mart.daily_sentiment ADD COLUMN indirect_headlines BIGINT")
 
 
+STUDY_MARTS = (
+    "mart.event_estimates",
+    "mart.abnormal_returns",
+    "mart.event_windows",
+    "mart.event_aggregates",
+    "mart.event_tests",
+)
+"""The event-study marts, written together by the analyze job."""
+
+
+def _migrate_study_samples(con: duckdb.DuckDBPyConnection) -> None:
+    """Event-study marts per sample (the event's own tickers, 'event', and the others, 'spillover'): the stored
+    studies mixed both, so they are dropped (every event-study mart emptied together) and the next analyze
+    re-fills them; until then ``impact study`` re-fits from prices and says so."""
+    if _columns(con, "mart", "event_estimates") and "sample" not in _columns(con, "mart", "event_estimates"):
+        for table in ("mart.event_estimates", "mart.event_aggregates", "mart.event_tests"):
+            con.execute(f"DROP TABLE {table} CASCADE")
+        con.execute(SCHEMA_SQL)
+        for table in STUDY_MARTS:
+            con.execute(f"DELETE FROM {table}")
+
+
 class Migration(NamedTuple):
     """One step of the layout: ``apply`` brings a file at the previous version to ``version``."""
 
@@ -266,6 +291,7 @@ current one, so every migration checks the layout before changing it (and change
 
 MIGRATIONS: list[Migration] = [
     Migration(2, _migrate_pair_sentiment),
+    Migration(3, _migrate_study_samples),
 ]
 """The layout's versions after the baseline, in order; each runs once, in one transaction with the marker's bump.
 Add a new one at the end with the next version."""
