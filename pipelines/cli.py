@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines import warehouse
+from pipelines.commands import intraday as intraday_command
 from pipelines.commands.dashboard import dashboard as dashboard_command
 from pipelines.commands.dashboard import report as report_command
 from pipelines.commands.handler import ImpactGroup
@@ -164,15 +165,18 @@ def _print_frame(title: str, frame: pd.DataFrame) -> None:
 def demo(warehouse_file: WarehouseOption = None) -> None:
     """Ingest the embedded SIMULATED demo market and headlines for the whole range, then summarise."""
     from pipelines.resources import NewsSourceResource, PriceSourceResource
+    from pipelines.sources.demo_intraday import WINDOW as INTRADAY_WINDOW
     from pipelines.sources.demo_market import DEMO_END, DEMO_START
 
     console.print(f"[bold]Demo market[/]: simulated prices and headlines (source = demo), {DEMO_START}..{DEMO_END}")
     steps: list[Step] = [
         ("prices ", "ingest_prices", DEMO_START, DEMO_END, {"price_source": PriceSourceResource(source="demo")}),
         ("headlines", "ingest_news", DEMO_START, DEMO_END, {"news_source": NewsSourceResource(sources=["demo"])}),
+        ("intraday ", "ingest_intraday", *INTRADAY_WINDOW, {}),
         ("analysis ", "analyze", DEMO_START, DEMO_END, {}),
     ]
     _report(_run_steps(steps, warehouse_file), warehouse_file)
+    intraday_command.print_reaction(console, DEEPSEEK_EVENT, warehouse_file, required=False, compact=True)
 
 
 def _day(text: str, option: str) -> date:
@@ -313,6 +317,7 @@ def study(
     benchmark: Annotated[str, typer.Option(help="Benchmark ticker for market / market-adjusted.")] = "SPY",
     window: Annotated[list[str] | None, typer.Option(help="START,END in trading days; repeatable. Default: 0,0 and -1,1.")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    intraday: Annotated[bool, typer.Option("--intraday", help="The reaction in event time from intraday bars, per ticker.")] = False,
     warehouse_file: WarehouseOption = None,
 ) -> None:
     """Event study of one event on the warehouse's prices: per-ticker AR(0), CARs with t and p, group tests.
@@ -326,6 +331,8 @@ def study(
     from pipelines.summary import study_tables
     from pipelines.warehouse import read
 
+    if intraday:
+        return intraday_command.print_reaction(console, event, warehouse_file)
     if model not in ("market", "market-adjusted", "constant-mean", "factors"):
         raise typer.BadParameter(f"unknown model {model!r}")
     if output not in ("table", "json", "csv"):

@@ -11,7 +11,7 @@ from datetime import date
 import dagster as dg
 
 from models.calendar import EXCHANGE_TZ, is_session
-from pipelines.assets import events, market, news, sentiment
+from pipelines.assets import events, intraday, market, news, sentiment
 from pipelines.orphans import PID_TAG
 from pipelines.partitions import configure_assets
 from pipelines.resources import resources_from_env
@@ -44,7 +44,7 @@ def ingestion_jobs(settings: Settings) -> list:
     ]
 
 
-INGESTION_JOBS = ("ingest_prices", "ingest_news")
+INGESTION_JOBS = ("ingest_prices", "ingest_news", "ingest_intraday")
 
 analyze_job = dg.define_asset_job(
     "analyze",
@@ -114,14 +114,15 @@ def build_definitions(
     """All definitions; ``settings`` (read from the environment now when not given) configure the partitions,
     retries and every resource not given here (the warehouse file too)."""
     settings = Settings.from_env() if settings is None else settings
-    assets = [market.prices, news.headlines, *events.EVENT_ASSETS, *sentiment.SENTIMENT_ASSETS]
+    assets = [market.prices, news.headlines, *events.EVENT_ASSETS, *sentiment.SENTIMENT_ASSETS, *intraday.INTRADAY_ASSETS]
     return dg.Definitions(
         assets=configure_assets(assets, settings.history_start, settings.retry_delay_s),
-        asset_checks=dg.load_asset_checks_from_modules([market, news, events]),
-        jobs=[*ingestion_jobs(settings), analyze_job],
+        asset_checks=dg.load_asset_checks_from_modules([market, news, events, intraday]),
+        jobs=[*ingestion_jobs(settings), intraday.ingest_job(WRITER_TAG), analyze_job],
         schedules=ingestion_schedules(settings),
         sensors=[analyze_after_ingest],
-        resources={**resources_from_env(warehouse_file, settings), **resources},
+        resources={**resources_from_env(warehouse_file, settings),
+                   "intraday_source": intraday.intraday_resource_from_env(settings), **resources},
         executor=dg.in_process_executor,
     )
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import ImpactError
-from pipelines.sources import NEWS_SOURCES, PRICE_SOURCES  # the source registry: the names accepted below
+from pipelines.sources import INTRADAY_SOURCES, NEWS_SOURCES, PRICE_SOURCES  # the source registry: names accepted
 
 _PRICE_NAMES = ", ".join(f"`{name}`" for name in PRICE_SOURCES[:-1]) + f" or `{PRICE_SOURCES[-1]}`"
 _NEWS_NAMES = ", ".join(f"`{name}`" for name in NEWS_SOURCES)
@@ -148,6 +148,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("IMPACT_PRICE_PATH", _path, None, "folder/file for `files`"),
     Variable("IMPACT_NEWS_SOURCES", _names(NEWS_SOURCES), ("demo",), f"comma list of {_NEWS_NAMES}", "`demo`"),
     Variable("IMPACT_NEWS_PATH", _path, None, "folder/file for `files` news"),
+    Variable("IMPACT_INTRADAY_SOURCE", _choice(INTRADAY_SOURCES), "demo", "intraday bars: `demo`, `yahoo` or `files`",
+             "`demo`"),
+    Variable("IMPACT_INTRADAY_PATH", _path, None, "folder/file of vendor minute/hour CSVs for `files` intraday"),
+    Variable("IMPACT_INTRADAY_INTERVAL", _text, "1m", "intraday bar length: 1m, 2m, 5m, 15m, 30m, 60m or 1h", "`1m`"),
     Variable("IMPACT_TICKERS", _names(upper=True), None, "comma list", "the AI universe + SPY, QQQ, SMH"),
     Variable("IMPACT_HISTORY_START", _date, date(2023, 1, 2), "first partition", "`2023-01-02`"),
     Variable("IMPACT_RETRY_DELAY_S", _number(float, 0), 10.0,
@@ -255,6 +259,9 @@ class Settings:
     price_path: Path | None = BY_NAME["IMPACT_PRICE_PATH"].default
     news_sources: tuple[str, ...] = BY_NAME["IMPACT_NEWS_SOURCES"].default
     news_path: Path | None = BY_NAME["IMPACT_NEWS_PATH"].default
+    intraday_source: str = BY_NAME["IMPACT_INTRADAY_SOURCE"].default
+    intraday_path: Path | None = BY_NAME["IMPACT_INTRADAY_PATH"].default
+    intraday_interval: str = BY_NAME["IMPACT_INTRADAY_INTERVAL"].default
     tickers: tuple[str, ...] | None = BY_NAME["IMPACT_TICKERS"].default
     """None: the default universe (pipelines.universe.DEFAULT_TICKERS)."""
     history_start: date = BY_NAME["IMPACT_HISTORY_START"].default
@@ -303,6 +310,9 @@ FIELD_VARIABLES: dict[str, str] = {
     "IMPACT_PRICE_PATH": "price_path",
     "IMPACT_NEWS_SOURCES": "news_sources",
     "IMPACT_NEWS_PATH": "news_path",
+    "IMPACT_INTRADAY_SOURCE": "intraday_source",
+    "IMPACT_INTRADAY_PATH": "intraday_path",
+    "IMPACT_INTRADAY_INTERVAL": "intraday_interval",
     "IMPACT_TICKERS": "tickers",
     "IMPACT_HISTORY_START": "history_start",
     "IMPACT_RETRY_DELAY_S": "retry_delay_s",

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pipelines.sources.base import NewsSource, PriceSource
 
-__all__ = ["NEWS", "NEWS_SOURCES", "PRICE", "PRICE_SOURCES", "Source", "make_news_source", "make_price_source"]
+__all__ = ["INTRADAY", "INTRADAY_SOURCES", "NEWS", "NEWS_SOURCES", "PRICE", "PRICE_SOURCES", "Source",
+           "make_intraday_source", "make_news_source", "make_price_source"]
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,17 @@ NEWS: dict[str, Source] = _registry(
 )
 """The news sources, in the order help texts list them."""
 
+INTRADAY: dict[str, Source] = _registry(
+    Source("demo", "pipelines.sources.demo_intraday:DemoIntradaySource", "simulated minute bars, 2025-01-21..02-04"),
+    Source("yahoo", "pipelines.sources.yahoo_intraday:YahooIntradaySource", "Yahoo intraday bars with pre/post-market"),
+    Source("files", "pipelines.sources.intraday_files:FileIntradaySource", "vendor minute/hour CSV files",
+           path="--path DIR or IMPACT_INTRADAY_PATH"),
+)
+"""The intraday bar sources (pipelines/sources/intraday.py: the canonical frame)."""
+
 PRICE_SOURCES: tuple[str, ...] = tuple(PRICE)
 NEWS_SOURCES: tuple[str, ...] = tuple(NEWS)
+INTRADAY_SOURCES: tuple[str, ...] = tuple(INTRADAY)
 
 
 def make_price_source(name: str, path: str | Path | None = None) -> PriceSource:
@@ -96,3 +106,10 @@ def make_news_source(name: str, path: str | Path | None = None) -> NewsSource:
     if name not in NEWS:
         raise ValueError(f"unknown news source {name!r}; choose one of {', '.join(NEWS)}")
     return NEWS[name].build("news", path)
+
+
+def make_intraday_source(name: str, path: str | Path | None = None) -> Any:
+    """The intraday bar source called ``name`` (``IntradaySource`` in pipelines/sources/intraday.py)."""
+    if name not in INTRADAY:
+        raise ValueError(f"unknown intraday source {name!r}; choose one of {', '.join(INTRADAY)}")
+    return INTRADAY[name].build("intraday", path)

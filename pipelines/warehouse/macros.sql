@@ -123,3 +123,14 @@ CREATE OR REPLACE MACRO mart.event_headlines(event, lo := -1, hi := 1) AS TABLE
      AND t.session_date BETWEEN core.session_add(e.day0, lo) AND core.session_add(e.day0, hi)
     WHERE e.event_id = event
     ORDER BY t.published_at, t.ticker;
+
+-- ---------------------------------------------------------------------------------------------
+-- Intraday: bars with pre- and post-market, and each event's reaction in event time.
+
+-- The reaction of an event's tickers in event time (mart.intraday_reaction), one row per ticker and measure.
+CREATE OR REPLACE MACRO mart.intraday_reaction(event) AS TABLE
+    SELECT ticker, measure, timing, ref_at, ref_price, "at", price, ret, benchmark, bench_ret, beta, beta_source,
+           abnormal, "interval", note
+    FROM mart.intraday_reaction
+    WHERE event_id = event
+    ORDER BY ticker, position;

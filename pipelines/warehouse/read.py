@@ -704,3 +704,32 @@ def event_verdicts(
     if stored is None or stored.estimates.empty:
         return pd.DataFrame(columns=verdict.COLUMNS)
     return verdict.verdicts(stored.windows, stored.aggregates, stored.tests, dollars=dollars)
+
+
+# --- intraday: bars and the reaction in event time ---------------------------------------------------
+
+
+def intraday_reaction(con: duckdb.DuckDBPyConnection, event_id: str) -> pd.DataFrame:
+    """The event's reaction per ticker and measure (the macro ``mart.intraday_reaction``); empty when the analysis
+    has none (no intraday bars on its day0, or not analysed yet)."""
+    if "mart.intraday_reaction" not in tables(con):
+        return pd.DataFrame()
+    return con.execute("FROM mart.intraday_reaction(?)", [event_id]).df()
+
+
+def intraday_bars(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], day: date) -> pd.DataFrame:
+    """``tickers``' intraday bars on New York trading day ``day`` at the finest interval stored (ts in UTC)."""
+    if "core.bars_intraday" not in tables(con):
+        return pd.DataFrame()
+    return con.execute(
+        """
+        WITH wanted AS (FROM core.bars_intraday WHERE date = $day AND ticker IN (SELECT unnest($tickers))),
+        finest AS (
+            SELECT "interval" FROM wanted GROUP BY "interval"
+            ORDER BY CASE WHEN "interval" = '1h' THEN 60 ELSE CAST(rtrim("interval", 'm') AS INTEGER) END LIMIT 1
+        )
+        SELECT ticker, ts, "interval", session, open, high, low, close, volume FROM wanted
+        WHERE "interval" = (SELECT "interval" FROM finest) ORDER BY ticker, ts
+        """,
+        {"day": day, "tickers": list(tickers)},
+    ).df()

@@ -110,6 +110,33 @@ CREATE TABLE IF NOT EXISTS raw.ingestions (
     run_id       VARCHAR
 );
 
+-- Intraday bars as each source delivered them (duplicated minutes dropped); one row per (source, ticker, interval, ts).
+CREATE TABLE IF NOT EXISTS raw.bars_intraday (
+    source VARCHAR NOT NULL, ticker VARCHAR NOT NULL, "interval" VARCHAR NOT NULL, ts TIMESTAMPTZ NOT NULL,
+    date DATE NOT NULL, session VARCHAR NOT NULL,
+    open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL, volume BIGINT NOT NULL,
+    ingested_at TIMESTAMPTZ NOT NULL, run_id VARCHAR,
+    PRIMARY KEY (source, ticker, "interval", ts)
+);
+
+-- Intraday bars per ticker and interval, stamped with their start in UTC; session 'pre' | 'regular' | 'post'.
+CREATE TABLE IF NOT EXISTS core.bars_intraday (
+    ticker VARCHAR NOT NULL, ts TIMESTAMPTZ NOT NULL, "interval" VARCHAR NOT NULL,
+    open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL, volume BIGINT NOT NULL,
+    session VARCHAR NOT NULL, date DATE NOT NULL, source VARCHAR NOT NULL, ingested_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (ticker, "interval", ts)
+);
+
+-- The reaction in event time per firm-event and measure (models/intraday.py), from the intraday bars.
+CREATE TABLE IF NOT EXISTS mart.intraday_reaction (
+    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, measure VARCHAR NOT NULL, position INTEGER NOT NULL,
+    day0 DATE NOT NULL, announced_at TIMESTAMPTZ, timing VARCHAR NOT NULL, note VARCHAR,
+    ref_at TIMESTAMPTZ, ref_price DOUBLE, "at" TIMESTAMPTZ, price DOUBLE, ret DOUBLE,
+    benchmark VARCHAR, bench_ret DOUBLE, beta DOUBLE, beta_source VARCHAR, abnormal DOUBLE,
+    "interval" VARCHAR, computed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (event_id, ticker, measure)
+);
+
 -- Events: the curated catalogue (data/events.yaml) and days detected from abnormal returns.
 CREATE TABLE IF NOT EXISTS core.events (
     event_id     VARCHAR   PRIMARY KEY,
