@@ -108,7 +108,7 @@ def _fail(label: str, outcome: RunOutcome) -> NoReturn:
 
 def _report(outcomes: list[tuple[str, RunOutcome]], warehouse_file: Path | None) -> None:
     """Print checks and the warehouse overview; exit non-zero if a run failed."""
-    from pipelines.summary import analysis_line, event_report, warehouse_overview
+    from pipelines.summary import analysis_line, dollar_line, event_report, warehouse_overview
 
     for label, outcome in outcomes:
         if not outcome.success:
@@ -136,6 +136,9 @@ def _report(outcomes: list[tuple[str, RunOutcome]], warehouse_file: Path | None)
                               soft_wrap=True)
             else:
                 _print_frame(title, report["tickers"])
+                line = dollar_line(DEEPSEEK_EVENT, warehouse_file)
+                if line:
+                    console.print(line, soft_wrap=True)
                 _print_frame("Group tests, CAR[-1,+1] (robust_to_clustering: valid when firms share day0)", report["tests"])
                 if not report["sentiment"].empty:
                     _print_frame("Headline sentiment FOR each ticker, sessions -5..0 (relevance-weighted mean score, -1..1)",

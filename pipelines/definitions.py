@@ -11,7 +11,7 @@ from datetime import date
 import dagster as dg
 
 from models.calendar import EXCHANGE_TZ, is_session
-from pipelines.assets import events, intraday, market, news, sentiment
+from pipelines.assets import dollars, events, intraday, market, news, sentiment, shares
 from pipelines.orphans import PID_TAG
 from pipelines.partitions import configure_assets
 from pipelines.resources import resources_from_env
@@ -31,9 +31,9 @@ def ingestion_jobs(settings: Settings) -> list:
     return [
         dg.define_asset_job(
             "ingest_prices",
-            selection=dg.AssetSelection.assets(market.prices),
+            selection=dg.AssetSelection.assets(market.prices, *shares.SHARES_ASSETS),
             tags=tags,
-            description="Daily bars for the universe, one NYSE session (or a range, as one run).",
+            description="Daily bars and shares outstanding for the universe, one NYSE session (or a range, as one run).",
         ),
         dg.define_asset_job(
             "ingest_news",
@@ -114,10 +114,11 @@ def build_definitions(
     """All definitions; ``settings`` (read from the environment now when not given) configure the partitions,
     retries and every resource not given here (the warehouse file too)."""
     settings = Settings.from_env() if settings is None else settings
-    assets = [market.prices, news.headlines, *events.EVENT_ASSETS, *sentiment.SENTIMENT_ASSETS, *intraday.INTRADAY_ASSETS]
+    assets = [market.prices, *shares.SHARES_ASSETS, news.headlines, *events.EVENT_ASSETS, *dollars.DOLLAR_ASSETS,
+              *sentiment.SENTIMENT_ASSETS, *intraday.INTRADAY_ASSETS]
     return dg.Definitions(
         assets=configure_assets(assets, settings.history_start, settings.retry_delay_s),
-        asset_checks=dg.load_asset_checks_from_modules([market, news, events, intraday]),
+        asset_checks=dg.load_asset_checks_from_modules([market, shares, news, events, intraday]),
         jobs=[*ingestion_jobs(settings), intraday.ingest_job(WRITER_TAG), analyze_job],
         schedules=ingestion_schedules(settings),
         sensors=[analyze_after_ingest],

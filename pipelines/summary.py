@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines import warehouse
@@ -71,3 +72,31 @@ def event_report(event_id: str, path: str | Path | None = None) -> dict[str, Any
         "reason": reason,
         "sentiment": sentiment.reset_index(drop=True),
     }
+
+
+def dollar_line(event_id: str, path: str | Path | None = None) -> str | None:
+    """The event's day-0 market value move in one line, from the dollar marts ("the AI universe lost $X of market
+    value on day 0, $Y of it abnormal; NVDA -$...bn, ..."); None when the marts hold nothing for it."""
+    with warehouse.reader(path) as con:
+        total = read.event_dollar_total(con, event_id)
+        tickers = read.event_dollars(con, event_id)
+    if total is None or tickers is None or not total["valued"]:
+        return None
+    change, abnormal = total["dollar_change"], total["dollar_abnormal"]
+    verb = "lost" if change < 0 else "gained"
+    part = (
+        f"{read.money(abs(abnormal))} of it abnormal"
+        if np.sign(abnormal) == np.sign(change)
+        else f"abnormal {read.money(abnormal)}"
+    )
+    own = tickers[tickers["own"]]
+    valued = own.dropna(subset=["dollar_change"])
+    movers = ", ".join(f"{r.ticker} {read.money(r.dollar_change)}" for r in valued.head(3).itertuples())
+    line = (
+        f"On day 0 ({pd.Timestamp(total['date']):%Y-%m-%d}) the AI universe ({total['valued']} of {total['tickers']} "
+        f"stocks with a market value) {verb} {read.money(abs(change))} of market value, {part}; {movers}."
+    )
+    missing = own[own["dollar_change"].isna()]
+    if len(missing):
+        line += " No dollars for " + "; ".join(f"{r.ticker} ({r.reason})" for r in missing.itertuples()) + "."
+    return line

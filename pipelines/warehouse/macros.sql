@@ -134,3 +134,19 @@ CREATE OR REPLACE MACRO mart.intraday_reaction(event) AS TABLE
     FROM mart.intraday_reaction
     WHERE event_id = event
     ORDER BY ticker, position;
+
+-- ---------------------------------------------------------------------------------------------
+-- Dollar impact: market value moved by an event (mart.event_dollars).
+
+-- An event's dollar moves over sessions [lo, hi] per own ticker, and a '(total)' row across them.
+CREATE OR REPLACE MACRO mart.dollar_impact(event, lo := 0, hi := 0) AS TABLE
+    SELECT coalesce(ticker, '(total)') AS ticker,
+           sum(market_value) FILTER (WHERE tau = lo) AS market_value,
+           sum(dollar_change) AS dollar_change,
+           sum(dollar_abnormal) AS dollar_abnormal,
+           string_agg(DISTINCT reason, '; ') AS reason
+    FROM mart.event_dollars
+    WHERE event_id = event AND own AND tau BETWEEN lo AND hi
+    GROUP BY GROUPING SETS ((ticker), ())
+    HAVING count(*) > 0
+    ORDER BY grouping(ticker), dollar_change NULLS LAST, ticker;

@@ -680,7 +680,9 @@ def overview(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def spotlight(con: duckdb.DuckDBPyConnection) -> dict | None:
-    """The curated event with the largest day-0 move of one of its own tickers (event_id, name, day0, ticker, ret, ar)."""
+    """The curated event with the largest day-0 move of one of its own tickers (event_id, name, day0, ticker, ret, ar),
+    with that ticker's day-0 ``dollar_change`` and the event's day-0 ``total`` (:func:`event_dollar_total`) from the
+    dollar marts (None where they hold none)."""
     if "mart.abnormal_returns" not in tables(con):
         return None
     row = con.execute(
@@ -691,7 +693,17 @@ def spotlight(con: duckdb.DuckDBPyConnection) -> dict | None:
         ORDER BY abs(a.ret) DESC LIMIT 1
         """
     ).fetchall()
-    return dict(zip(["event_id", "name", "day0", "ticker", "ret", "ar"], row[0], strict=True)) if row else None
+    if not row:
+        return None
+    spot = dict(zip(["event_id", "name", "day0", "ticker", "ret", "ar"], row[0], strict=True))
+    # The dollar figures from the mart (None before the analysis wrote it or without the ticker's shares).
+    dollars = event_dollars(con, spot["event_id"])
+    mine = dollars[dollars["ticker"] == spot["ticker"]] if dollars is not None else pd.DataFrame()
+    spot["dollar_change"] = (
+        float(mine["dollar_change"].iloc[0]) if len(mine) and pd.notna(mine["dollar_change"].iloc[0]) else None
+    )
+    spot["total"] = event_dollar_total(con, spot["event_id"])
+    return spot
 
 
 def event_verdicts(
@@ -733,3 +745,76 @@ def intraday_bars(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], day: d
         """,
         {"day": day, "tickers": list(tickers)},
     ).df()
+
+
+# --- dollar impact -------------------------------------------------------------------------------------
+
+
+def money(value: float | None) -> str:
+    """A dollar amount as every reader prints it: ``-$592.7bn``, ``$1.02tn``, ``$850m``; '' when unknown."""
+    if value is None or not np.isfinite(value):
+        return ""
+    size = abs(value)
+    for scale, unit in ((1e12, "tn"), (1e9, "bn"), (1e6, "m")):
+        if size >= scale:
+            digits = 2 if size < 10 * scale else 1
+            text = f"${size / scale:.{digits}f}{unit}"
+            break
+    else:
+        text = f"${size:,.0f}"
+    return f"-{text}" if value < 0 else text
+
+
+def event_dollars(con: duckdb.DuckDBPyConnection, event_id: str) -> pd.DataFrame | None:
+    """An event's day-0 dollars per ticker (own tickers first, then spillovers; largest loss first): market value at
+    the prior close, return, dollar change, AR, dollar abnormal change, CAR[-1,+1] in dollars where the study has that
+    window, and why any is missing (``reason``). None before the analysis wrote the dollar marts or for an event
+    without them."""
+    if "mart.event_dollars" not in tables(con):
+        return None
+    frame = con.execute(
+        """
+        SELECT d.ticker, d.own, d.date, d.prior_date, d.shares, d.market_value, d.ret, d.dollar_change, d.ar,
+               d.dollar_abnormal, w.car AS car_m1p1, w.dollar_car AS dollar_car_m1p1, d.reason
+        FROM mart.event_dollars AS d
+        LEFT JOIN mart.event_dollar_windows AS w
+          ON w.event_id = d.event_id AND w.ticker = d.ticker AND w.tau_start = -1 AND w.tau_end = 1
+        WHERE d.event_id = ? AND d.tau = 0
+        ORDER BY NOT d.own, d.dollar_change NULLS LAST, d.ticker
+        """,
+        [event_id],
+    ).df()
+    return None if frame.empty else frame
+
+
+def event_dollar_total(con: duckdb.DuckDBPyConnection, event_id: str, tau: int = 0) -> dict | None:
+    """The event's own tickers together on session ``tau`` (mart.event_dollar_totals): tickers, valued (with a market
+    value), market_value, dollar_change, dollar_abnormal, date. None when the marts hold nothing for it."""
+    if "mart.event_dollar_totals" not in tables(con):
+        return None
+    rows = con.execute(
+        "SELECT date, tickers, valued, market_value, dollar_change, dollar_abnormal FROM mart.event_dollar_totals "
+        "WHERE event_id = ? AND tau = ?",
+        [event_id, tau],
+    ).fetchall()
+    if not rows:
+        return None
+    names = ["date", "tickers", "valued", "market_value", "dollar_change", "dollar_abnormal"]
+    return dict(zip(names, rows[0], strict=True))
+
+
+def event_dollar_windows(con: duckdb.DuckDBPyConnection, event_id: str) -> pd.DataFrame | None:
+    """An event's dollars per ticker and window (mart.event_dollar_windows): ``dollar_abnormal`` is the CAR in dollars,
+    ``dollar_change`` the window's market value change, as ``event_verdicts(dollars=...)`` takes them. None before the
+    analysis wrote the mart or for an event without rows."""
+    if "mart.event_dollar_windows" not in tables(con):
+        return None
+    frame = con.execute(
+        """
+        SELECT ticker, "window", tau_start, tau_end, prior_date, market_value, car, dollar_car AS dollar_abnormal,
+               dollar_change, reason
+        FROM mart.event_dollar_windows WHERE event_id = ? ORDER BY tau_start, tau_end, ticker
+        """,
+        [event_id],
+    ).df()
+    return None if frame.empty else frame

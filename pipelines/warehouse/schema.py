@@ -66,6 +66,50 @@ CREATE TABLE IF NOT EXISTS core.prices (
     PRIMARY KEY (ticker, date)
 );
 
+-- Shares outstanding as each source stated them: one observation per (source, ticker, as-of date).
+CREATE TABLE IF NOT EXISTS raw.shares (
+    source       VARCHAR   NOT NULL,
+    ticker       VARCHAR   NOT NULL,
+    date         DATE      NOT NULL,
+    shares       DOUBLE    NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    run_id       VARCHAR,
+    PRIMARY KEY (source, ticker, date)
+);
+
+-- Shares outstanding per ticker and session: the latest observation on or before it, scaled by later splits.
+CREATE TABLE IF NOT EXISTS core.shares (
+    ticker       VARCHAR   NOT NULL,
+    date         DATE      NOT NULL,
+    shares       DOUBLE    NOT NULL,
+    source       VARCHAR   NOT NULL,
+    as_of        DATE      NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (ticker, date)
+);
+
+-- Market value and dollar moves per firm-event and session (tau): return x prior-close market value.
+CREATE TABLE IF NOT EXISTS mart.event_dollars (
+    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, own BOOLEAN NOT NULL, tau INTEGER NOT NULL, date DATE NOT NULL,
+    prior_date DATE, prior_close DOUBLE, shares DOUBLE, market_value DOUBLE,
+    ret DOUBLE, ar DOUBLE, dollar_change DOUBLE, dollar_abnormal DOUBLE, reason VARCHAR,
+    PRIMARY KEY (event_id, ticker, tau)
+);
+
+-- CAR in dollars per firm-event and window: CAR x the market value at the close before the window.
+CREATE TABLE IF NOT EXISTS mart.event_dollar_windows (
+    event_id VARCHAR NOT NULL, ticker VARCHAR NOT NULL, "window" VARCHAR NOT NULL,
+    tau_start INTEGER NOT NULL, tau_end INTEGER NOT NULL, prior_date DATE, market_value DOUBLE,
+    car DOUBLE, dollar_car DOUBLE, dollar_change DOUBLE, reason VARCHAR,
+    PRIMARY KEY (event_id, ticker, "window")
+);
+
+-- Per event and session, the totals across its own tickers (those with a market value; spillovers apart).
+CREATE OR REPLACE VIEW mart.event_dollar_totals AS
+SELECT event_id, tau, any_value(date) AS date, count(*) AS tickers, count(market_value) AS valued,
+       sum(market_value) AS market_value, sum(dollar_change) AS dollar_change, sum(dollar_abnormal) AS dollar_abnormal
+FROM mart.event_dollars WHERE own GROUP BY event_id, tau;
+
 -- Headlines as each source delivered them; ny_date is the New York calendar date (the partition).
 CREATE TABLE IF NOT EXISTS raw.headlines (
     source       VARCHAR   NOT NULL,
