@@ -20,6 +20,7 @@ from pipelines import warehouse
 from pipelines.commands import intraday as intraday_command
 from pipelines.commands.dashboard import dashboard as dashboard_command
 from pipelines.commands.dashboard import report as report_command
+from pipelines.commands.events import events_group
 from pipelines.commands.handler import ImpactGroup
 from pipelines.commands.inputs import check_event, check_sessions, check_tickers
 from pipelines.commands.sentiment import app as sentiment_app
@@ -290,7 +291,6 @@ def _events_frame(warehouse_file: Path | None) -> pd.DataFrame:
     return catalog[["event_id", "name", "kind", "origin", "day0", "day0_rule", "tickers"]]
 
 
-@app.command()
 def events(
     detected: Annotated[bool, typer.Option(help="Include events detected from abnormal returns.")] = False,
     warehouse_file: WarehouseOption = None,
@@ -408,6 +408,7 @@ def ui(
 app.command("dashboard")(dashboard_command)
 app.command("report")(report_command)
 app.command("sql")(sql_command)
+app.add_typer(events_group(events), name="events", help="List the events (curated, yours, detected); `add` adds yours.")
 app.add_typer(sentiment_app, name="sentiment", help="Headline sentiment: classify, evaluate, train.")
 app.command("schema")(schema_command)
 app.command("serve")(serve_command)

@@ -153,6 +153,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("IMPACT_INTRADAY_PATH", _path, None, "folder/file of vendor minute/hour CSVs for `files` intraday"),
     Variable("IMPACT_INTRADAY_INTERVAL", _text, "1m", "intraday bar length: 1m, 2m, 5m, 15m, 30m, 60m or 1h", "`1m`"),
     Variable("IMPACT_TICKERS", _names(upper=True), None, "comma list", "the AI universe + SPY, QQQ, SMH"),
+    Variable("IMPACT_USER_EVENTS", _path, None, "your own event catalogue (schema as `data/events.yaml`), merged "
+             "with the curated one; `impact events add` writes it", "`$XDG_DATA_HOME/ai-market-impact/events.yaml`"),
     Variable("IMPACT_HISTORY_START", _date, date(2023, 1, 2), "first partition", "`2023-01-02`"),
     Variable("IMPACT_RETRY_DELAY_S", _number(float, 0), 10.0,
              "base delay of the network assets' retries (exponential, with jitter)", "`10`"),
@@ -264,6 +266,7 @@ class Settings:
     intraday_interval: str = BY_NAME["IMPACT_INTRADAY_INTERVAL"].default
     tickers: tuple[str, ...] | None = BY_NAME["IMPACT_TICKERS"].default
     """None: the default universe (pipelines.universe.DEFAULT_TICKERS)."""
+    user_events: Path | None = BY_NAME["IMPACT_USER_EVENTS"].default
     history_start: date = BY_NAME["IMPACT_HISTORY_START"].default
     retry_delay_s: float = BY_NAME["IMPACT_RETRY_DELAY_S"].default
     ingest_max_runtime_s: int = BY_NAME["IMPACT_INGEST_MAX_RUNTIME_S"].default
@@ -314,6 +317,7 @@ FIELD_VARIABLES: dict[str, str] = {
     "IMPACT_INTRADAY_PATH": "intraday_path",
     "IMPACT_INTRADAY_INTERVAL": "intraday_interval",
     "IMPACT_TICKERS": "tickers",
+    "IMPACT_USER_EVENTS": "user_events",
     "IMPACT_HISTORY_START": "history_start",
     "IMPACT_RETRY_DELAY_S": "retry_delay_s",
     "IMPACT_INGEST_MAX_RUNTIME_S": "ingest_max_runtime_s",

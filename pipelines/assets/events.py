@@ -4,14 +4,13 @@ Recomputed whenever prices, headlines or the catalogue change (eager automation;
 an observable source whose data version is the file's hash).
 """
 
-import hashlib
 from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
 
 from pipelines import study
-from pipelines.catalog import CATALOG, load_catalog
+from pipelines.catalog import catalog_version, load_catalog
 from pipelines.errors import ImpactError
 from pipelines.partitions import permanent_failure
 from pipelines.resources import WarehouseResource
@@ -26,10 +25,10 @@ EAGER = dg.AutomationCondition.eager()
 @dg.observable_source_asset(
     key=CATALOG_KEY,
     group_name="event_study",
-    description="The curated event catalogue data/events.yaml; its data version is the file's SHA-256.",
+    description="The event catalogues (data/events.yaml and the user's, IMPACT_USER_EVENTS); data version: their SHA-256.",
 )
 def event_catalog() -> dg.DataVersion:
-    return dg.DataVersion(hashlib.sha256(CATALOG.read_bytes()).hexdigest()[:16])
+    return dg.DataVersion(catalog_version())
 
 
 def _now() -> datetime:
