@@ -119,7 +119,7 @@ def build_definitions(
     return dg.Definitions(
         assets=configure_assets(assets, settings.history_start, settings.retry_delay_s),
         asset_checks=dg.load_asset_checks_from_modules([market, shares, news, events, intraday]),
-        jobs=[*ingestion_jobs(settings), intraday.ingest_job(WRITER_TAG), analyze_job],
+        jobs=[*ingestion_jobs(settings), intraday.ingest_job(ingestion_jobs(settings)[0].tags), analyze_job],
         schedules=ingestion_schedules(settings),
         sensors=[analyze_after_ingest],
         resources={**resources_from_env(warehouse_file, settings),

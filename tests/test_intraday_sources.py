@@ -149,3 +149,20 @@ def test_the_registry_builds_every_intraday_source(tmp_path):
     assert make_intraday_source("demo").name == "demo"
     assert make_intraday_source("yahoo").name == "yahoo"
     assert make_intraday_source("files", tmp_path).name == "files"
+
+
+def test_yahoo_asks_for_1m_bars_seven_days_at_a_time(tmp_path):
+    _chart(tmp_path, "NVDA", "2025-03-03", 110.0)
+    session = RecordedYahooSession(tmp_path)
+    source = YahooIntradaySource(session=session, today=date(2025, 3, 14))
+    bars = source.fetch_bars(["NVDA"], date(2025, 3, 3), date(2025, 3, 12), "1m")
+    charts = [r for r in session.requests if "/v8/finance/chart/NVDA" in r]
+    assert len(charts) == 2  # 03-03..03-09 and 03-10..03-12
+    assert set(bars["date"].dt.date) == {date(2025, 3, 3)}
+
+
+def test_yahoo_unknown_ticker_is_a_source_error_naming_it(tmp_path):
+    session = RecordedYahooSession(tmp_path)
+    with pytest.raises(SourceError, match="NOPE"):
+        YahooIntradaySource(session=session, today=date(2025, 3, 12)).fetch_bars(["NOPE"], date(2025, 3, 10),
+                                                                                  date(2025, 3, 10), "5m")

@@ -14,7 +14,9 @@ import requests
 from yfinance.data import YfData
 
 from pipelines.errors import DataValidationError, TransientSourceError
+from pipelines.sources import make_price_source
 from pipelines.sources.shares import DemoShares, FileShares, YahooShares, make_shares_source, validate_shares
+from pipelines.sources.yahoo import YahooPriceSource
 from pipelines.universe import AI_STOCKS
 from tests.yahoo_session import RecordedYahooSession
 
@@ -176,8 +178,14 @@ def test_validate_keeps_nothing_it_cannot_read() -> None:
         validate_shares(frame, "test")
 
 
-def test_each_price_source_has_its_shares_source(tmp_path: Path) -> None:
-    assert isinstance(make_shares_source("demo"), DemoShares)
-    assert isinstance(make_shares_source("yahoo"), YahooShares)
-    assert isinstance(make_shares_source("files", tmp_path), FileShares)
-    assert make_shares_source("elsewhere") is None
+def test_each_price_source_has_its_shares_source(tmp_path: Path, yahoo: SharesYahooSession) -> None:
+    assert isinstance(make_shares_source(make_price_source("demo")), DemoShares)
+    files = make_shares_source(make_price_source("files", tmp_path))
+    assert isinstance(files, FileShares) and files.file == tmp_path / "shares.csv"
+    shares = make_shares_source(YahooPriceSource(session=yahoo))
+    assert isinstance(shares, YahooShares) and shares.session is yahoo  # one HTTP session for prices and shares
+
+    class Elsewhere:
+        name = "elsewhere"
+
+    assert make_shares_source(Elsewhere()) is None  # type: ignore[arg-type]

@@ -42,8 +42,8 @@ def shares(
     if len(sessions(start, end)) == 0:
         return dg.MaterializeResult(metadata={"rows": 0, "note": "market closed"})
     try:
-        source = make_shares_source(price_source.source, price_source.path)
-    except ValueError as error:
+        source = make_shares_source(price_source.build())
+    except (ImpactError, ValueError) as error:
         raise permanent_failure(error) from error
     if source is None:
         context.log.info(f"the '{price_source.source}' price source has no share counts: dollar marts stay empty")

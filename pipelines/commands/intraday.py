@@ -61,19 +61,25 @@ def summary_table(frame: pd.DataFrame) -> Table:
 
 
 def print_reaction(
-    console: Console, event_id: str, warehouse_file: Path | None, *, required: bool = True, compact: bool = False
+    console: Console, event_id: str | None, warehouse_file: Path | None, *, required: bool = True, compact: bool = False
 ) -> None:
     """Print the event's timing note and its per-ticker tables (``compact``: one summary table); without a
     reaction, an InputError (or nothing when not ``required``) saying how to get one."""
     from pipelines.warehouse import read
 
+    if not event_id:
+        raise InputError("--intraday needs --event ID (see `impact events`)")
     with warehouse.reader(warehouse_file) as con:
         frame = read.intraday_reaction(con, event_id)
+        known = frame.empty and required and "core.events" in read.tables(con) and con.execute(
+            "SELECT count(*) FROM core.events WHERE event_id = ?", [event_id]).fetchall()[0][0] > 0
     if frame.empty:
-        if required:
-            raise InputError(f"no intraday reaction for event {event_id!r}: ingest intraday bars of its day0 "
-                             "(the ingest_intraday job; IMPACT_INTRADAY_SOURCE) and run `impact analyze`")
-        return
+        if not required:
+            return
+        if not known:
+            raise InputError(f"unknown event {event_id!r}: see `impact events --detected` for the ids")
+        raise InputError(f"no intraday reaction for event {event_id!r}: ingest intraday bars of its day0 "
+                         "(the ingest_intraday job; IMPACT_INTRADAY_SOURCE) and run `impact analyze`")
     first = frame.iloc[0]
     console.print(f"[bold]Intraday reaction[/] ({first['timing']}): {first['note']}", soft_wrap=True)
     for table in [summary_table(frame)] if compact else reaction_tables(frame):

@@ -24,7 +24,7 @@ import yaml
 
 from pipelines.errors import DataValidationError, SourceError, TransientSourceError
 from pipelines.locations import data_file
-from pipelines.sources.base import TICKER_SYMBOL
+from pipelines.sources.base import TICKER_SYMBOL, PriceSource
 
 SHARE_COLUMNS: tuple[str, ...] = ("ticker", "date", "shares", "source")
 """Canonical observations: ``date`` is the day the count applies to (a filing's "as of" date, a vendor's stamp)."""
@@ -258,14 +258,15 @@ def _balance_sheet_counts(sheet: pd.DataFrame | None) -> pd.Series:
     return pd.Series(dtype=float)
 
 
-def make_shares_source(price_source: str, path: str | Path | None = None) -> SharesSource | None:
-    """The shares source that goes with the price source ``price_source`` (None: it has no share counts)."""
-    if price_source == "demo":
+def make_shares_source(prices: PriceSource) -> SharesSource | None:
+    """The shares source that goes with the built price source ``prices`` (its folder, its HTTP session); None for
+    a price source without share counts."""
+    if prices.name == "demo":
         return DemoShares()
-    if price_source == "files":
-        if path is None:
-            raise ValueError("the 'files' shares source needs the price path")
-        return FileShares(Path(path))
-    if price_source == "yahoo":
-        return YahooShares()
+    if prices.name == "files":
+        from pipelines.sources.files import FilePriceSource
+
+        return FileShares(prices.path) if isinstance(prices, FilePriceSource) else None
+    if prices.name == "yahoo":
+        return YahooShares(session=getattr(prices, "session", None))
     return None

@@ -63,15 +63,23 @@ class YahooIntradaySource:
         if refused:
             raise refused
         span = PER_REQUEST_DAYS.get(interval, LOOKBACK_DAYS[interval])
-        frames, first = [], start
+        frames, first, empty = [], start, set(symbols)
         while first <= end:
             last = min(end, first + timedelta(days=span - 1))
-            frames.append(self._request(symbols, first, last, interval))
+            frame, failed, watch = self._request(symbols, first, last, interval)
+            if any(watch.transient(s) for s in failed):  # a refusal that may pass: let the retry policy decide
+                raise _failure(self.name, failed, "no intraday bars for", watch)
+            if len(frame):
+                frames.append(frame)
+            empty -= set(frame["ticker"])
             first = last + timedelta(days=1)
+        if empty:  # no bars in the whole range: an unknown ticker, or a range Yahoo has nothing for
+            raise _failure(self.name, sorted(empty), f"no {interval} bars in {start}..{end} for", watch)
         bars = validate_bars(pd.concat(frames, ignore_index=True), self.name, interval)
         return bars[bars["date"].between(pd.Timestamp(start), pd.Timestamp(end))].reset_index(drop=True)
 
-    def _request(self, symbols: list[str], start: date, end: date, interval: str) -> pd.DataFrame:
+    def _request(self, symbols: list[str], start: date, end: date, interval: str) -> tuple[pd.DataFrame, list, _Watch]:
+        """One yf.download: the bars it gave, the symbols it gave none for, and what Yahoo said."""
         if self.session is None:
             self.session = _new_session()
         with _Watch(self.session) as watch:
@@ -80,11 +88,10 @@ class YahooIntradaySource:
                 auto_adjust=False, actions=False, group_by="ticker", progress=False, threads=False,
                 timeout=self.timeout, session=self.session,
             )
-        if data is None or data.empty:
-            raise _failure(self.name, symbols, "empty answer for", watch)
         frames, failed = [], []
         for symbol in symbols:
-            frame = data[symbol] if symbol in data.columns.get_level_values(0) else pd.DataFrame()
+            has = data is not None and not data.empty and symbol in data.columns.get_level_values(0)
+            frame = data[symbol] if has else pd.DataFrame(columns=list(_FIELDS))
             frame = frame.dropna(how="all", subset=[c for c in _FIELDS if c in frame.columns])
             if frame.empty:
                 failed.append(symbol)
@@ -96,6 +103,5 @@ class YahooIntradaySource:
             out.insert(0, "ts", index.tz_convert("UTC"))
             out.insert(0, "ticker", symbol)
             frames.append(out)
-        if failed:
-            raise _failure(self.name, failed, "no intraday bars for", watch)
-        return pd.concat(frames, ignore_index=True).assign(source=self.name)
+        bars = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["ticker", "ts", *_FIELDS.values()])
+        return bars.assign(source=self.name), failed, watch
