@@ -13,7 +13,7 @@ import dagster as dg
 from models.calendar import EXCHANGE_TZ, is_session
 from pipelines.assets import dollars, events, intraday, market, news, sentiment, shares
 from pipelines.orphans import PID_TAG
-from pipelines.partitions import configure_assets
+from pipelines.partitions import configure_assets, data_ends
 from pipelines.resources import resources_from_env
 from pipelines.settings import Settings, SettingsError
 
@@ -109,15 +109,18 @@ def analyze_after_ingest(context: dg.RunStatusSensorContext) -> dg.RunRequest | 
 
 
 def build_definitions(
-    warehouse_file: str | None = None, settings: Settings | None = None, **resources: dg.ConfigurableResource
+    warehouse_file: str | None = None, settings: Settings | None = None, end_at_data: bool = False,
+    **resources: dg.ConfigurableResource,
 ) -> dg.Definitions:
     """All definitions; ``settings`` (read from the environment now when not given) configure the partitions,
-    retries and every resource not given here (the warehouse file too)."""
+    retries and every resource not given here (the warehouse file too). ``end_at_data``: the partitions end where
+    the configured sources' data does (:func:`pipelines.partitions.data_ends`), as the UI shows them."""
     settings = Settings.from_env() if settings is None else settings
     assets = [market.prices, *shares.SHARES_ASSETS, news.headlines, *events.EVENT_ASSETS, *dollars.DOLLAR_ASSETS,
               *sentiment.SENTIMENT_ASSETS, *intraday.INTRADAY_ASSETS]
     return dg.Definitions(
-        assets=configure_assets(assets, settings.history_start, settings.retry_delay_s),
+        assets=configure_assets(assets, settings.history_start, settings.retry_delay_s,
+                                data_ends(settings) if end_at_data else (None, None)),
         asset_checks=dg.load_asset_checks_from_modules([market, shares, news, events, intraday]),
         jobs=[*ingestion_jobs(settings), intraday.ingest_job(ingestion_jobs(settings)[0].tags), analyze_job],
         schedules=ingestion_schedules(settings),
@@ -130,5 +133,6 @@ def build_definitions(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """What ``dagster dev -m pipelines.definitions`` loads: built from the environment when Dagster loads it."""
-    return build_definitions()
+    """What ``dagster dev -m pipelines.definitions`` loads: built from the environment when Dagster loads it, its
+    partitions ending at the sources' last day (the demo market's 2025-03-31), so none shows as missing after it."""
+    return build_definitions(end_at_data=True)

@@ -26,16 +26,51 @@ def history_start(environ: Mapping[str, str] | None = None) -> date:
     return config.value("IMPACT_HISTORY_START", environ)
 
 
-def price_partitions_def(start: date = DEFAULT_HISTORY_START) -> dg.TimeWindowPartitionsDefinition:
-    """Weekdays from ``start``; the ~10 NYSE holidays a year are partitions that record "market closed"."""
+def price_partitions_def(start: date = DEFAULT_HISTORY_START, last: date | None = None) -> dg.TimeWindowPartitionsDefinition:
+    """Weekdays from ``start`` to ``last`` (None: today); the ~10 NYSE holidays a year record "market closed"."""
     return dg.TimeWindowPartitionsDefinition(
-        cron_schedule="0 0 * * 1-5", fmt="%Y-%m-%d", start=start.isoformat(), timezone=EXCHANGE_TZ, end_offset=1
+        cron_schedule="0 0 * * 1-5", fmt="%Y-%m-%d", start=start.isoformat(), timezone=EXCHANGE_TZ, end_offset=1,
+        end=_next_weekday(last).isoformat() if last else None,
     )
 
 
-def news_partitions_def(start: date = DEFAULT_HISTORY_START) -> dg.DailyPartitionsDefinition:
-    """Every calendar day from ``start``: news does not stop on weekends and holidays."""
-    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone=EXCHANGE_TZ, end_offset=1)
+def _next_weekday(day: date) -> date:
+    """The weekday after ``day``: where a weekday partition that starts on ``day`` ends (a Friday's ends Monday)."""
+    following = day + timedelta(days=1)
+    return following + timedelta(days=7 - following.weekday() if following.weekday() >= 5 else 0)
+
+
+def news_partitions_def(start: date = DEFAULT_HISTORY_START, last: date | None = None) -> dg.DailyPartitionsDefinition:
+    """Every calendar day from ``start`` to ``last`` (None: today): news does not stop on weekends and holidays."""
+    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone=EXCHANGE_TZ, end_offset=1,
+                                        end_date=(last + timedelta(days=1)).isoformat() if last else None)
+
+
+def data_ends(settings: config.Settings) -> tuple[date | None, date | None]:
+    """The last day the configured price and news sources have data, None where it is today: the demo market's
+    last day (prices, and news when every news source is the demo); the price files' last date (None when they
+    cannot be read: the ingest run names the problem). The UI's partitions end there, so none shows as missing."""
+    from pipelines.sources.demo_market import DEMO_END
+
+    prices: date | None = None
+    if settings.price_source == "demo":
+        prices = DEMO_END
+    elif settings.price_source == "files" and settings.price_path is not None:
+        from pipelines.errors import ImpactError
+        from pipelines.sources.files import FilePriceSource
+        from pipelines.universe import DEFAULT_TICKERS
+
+        names, folder = list(settings.tickers or DEFAULT_TICKERS), settings.price_path
+        try:
+            if folder.is_dir():  # the tickers that have a file there (the ingest run names the missing ones)
+                stems = {path.stem.upper() for path in folder.iterdir()}
+                names = [name for name in names if name in stems]
+            frame = FilePriceSource(folder).fetch_prices(names, date(1900, 1, 1), date(2100, 1, 1))
+            prices = frame["date"].max().date() if len(frame) else None
+        except (ImpactError, OSError):
+            prices = None
+    news = DEMO_END if settings.news_sources and set(settings.news_sources) == {"demo"} else None
+    return prices, news
 
 
 def network_retry(delay_s: float = DEFAULT_RETRY_DELAY_S) -> dg.RetryPolicy:
@@ -69,11 +104,17 @@ def _with_partitions(spec: dg.AssetSpec, partitions_def: dg.PartitionsDefinition
     return spec.replace_attributes(partitions_def=partitions_def)
 
 
-def configure_assets(assets: Iterable, start: date, retry_delay_s: float) -> list:
-    """The assets with the configured first partition and retry delay (unchanged when they are the defaults)."""
+def configure_assets(
+    assets: Iterable, start: date, retry_delay_s: float, ends: tuple[date | None, date | None] = (None, None)
+) -> list:
+    """The assets with the configured first partition, last price and news partitions (``ends``, None: today) and
+    retry delay (unchanged when they are the defaults)."""
     replacements = {}
-    if start != DEFAULT_HISTORY_START:
-        replacements = {price_partitions: price_partitions_def(start), news_partitions: news_partitions_def(start)}
+    if start != DEFAULT_HISTORY_START or any(ends):
+        replacements = {
+            price_partitions: price_partitions_def(start, ends[0]),
+            news_partitions: news_partitions_def(start, ends[1]),
+        }
     configured = []
     for asset in assets:
         if isinstance(asset, dg.AssetsDefinition) and asset.partitions_def in replacements:
