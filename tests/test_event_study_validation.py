@@ -19,6 +19,7 @@ from models.event_study import EventStudy
 from models.event_study import significance as sig
 
 EST = (-250, -11)
+RANK_END = 10  # EventStudy's default rank_span_end
 WINDOWS = [(0, 0), (-1, 1), (0, 1), (-5, 5), (-3, 2)]
 TOL = 1e-10
 
@@ -56,12 +57,15 @@ def simulate_panel(
 
 @pytest.fixture(scope="module")
 def panel() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """14 firm-events: 6 share one day0, 3 share another, 5 alone; two firms have holes in their
-    estimation windows and one starts late (its estimation window is truncated)."""
+    """14 firm-events: 6 share one day0, 3 share another, 5 alone; four firms have holes in their
+    estimation windows (two of them inside the six-firm same-day cluster) and one starts late (its
+    estimation window is truncated)."""
     rng = np.random.default_rng(20250127)
     returns, _ = simulate_panel(rng, firms=14, sessions=420, factors=2)
     returns.iloc[300:303, returns.columns.get_loc("F09")] = np.nan
     returns.iloc[rng.choice(np.arange(150, 340), 17, replace=False), returns.columns.get_loc("F10")] = np.nan
+    returns.iloc[rng.choice(np.arange(150, 390), 11, replace=False), returns.columns.get_loc("F02")] = np.nan
+    returns.iloc[rng.choice(np.arange(150, 390), 6, replace=False), returns.columns.get_loc("F04")] = np.nan
     returns.iloc[:175, returns.columns.get_loc("F12")] = np.nan
     dates = returns.index
     day0 = [400] * 6 + [380] * 3 + [395, 360, 385, 410, 405]
@@ -114,6 +118,14 @@ def reference_firms(
         full_design = np.column_stack([np.ones(len(est)), est[regressors].to_numpy()])
         resid = est[ev.ticker].to_numpy() - full_design @ fit.params
         resid = np.concatenate([np.full(max(0, -(p + EST[0])), np.nan), resid])
+        # Corrado's rank span: every session from the estimation start to max(+10, window end), past the data NaN
+        taus = np.arange(EST[0], max([RANK_END] + [e for _, e in windows]) + 1)
+        at = p + taus
+        inside = (at >= 0) & (at < len(returns))
+        rank_design = np.full((taus.size, 1 + len(regressors)), np.nan)
+        rank_y = np.full(taus.size, np.nan)
+        rank_design[inside] = np.column_stack([np.ones(int(inside.sum())), returns[regressors].to_numpy()[at[inside]]])
+        rank_y[inside] = returns[ev.ticker].to_numpy()[at[inside]]
         out.append(
             {
                 "event_id": ev.event_id,
@@ -129,12 +141,13 @@ def reference_firms(
                 "expected": expected,
                 "windows": win,
                 "resid": resid,
+                "rank_resid": rank_y - rank_design @ fit.params,
             }
         )
     return out
 
 
-def reference_tests(ref: list[dict], window: tuple[int, int], span_start: int) -> dict[str, tuple[float, float]]:
+def reference_tests(ref: list[dict], window: tuple[int, int]) -> dict[str, tuple[float, float]]:
     """Every aggregate statistic for one window, written from the papers' formulas."""
     s, e = window
     length = e - s + 1
@@ -149,11 +162,13 @@ def reference_tests(ref: list[dict], window: tuple[int, int], span_start: int) -
     out["patell_z"] = (z, 2 * stats.norm.sf(abs(z)))
     res = stats.ttest_1samp(scar, 0.0)  # BMP (1991)
     out["bmp_t"] = (res.statistic, res.pvalue)
-    # Kolari-Pynnoenen (2010): average pairwise correlation of estimation residuals, same day0 only
+    # Kolari-Pynnoenen (2010): average pairwise correlation of estimation residuals, same day0 only, each
+    # pair over the days both firms have (pairwise-complete)
     total = 0.0
     for a, b in itertools.permutations(range(n), 2):
         if ref[a]["day0"] == ref[b]["day0"]:
-            total += np.corrcoef(ref[a]["resid"], ref[b]["resid"])[0, 1]
+            both = np.isfinite(ref[a]["resid"]) & np.isfinite(ref[b]["resid"])
+            total += np.corrcoef(ref[a]["resid"][both], ref[b]["resid"][both])[0, 1]
     rbar = total / (n * (n - 1))
     zk = z * np.sqrt(1 / (1 + (n - 1) * rbar))
     out["kp_patell_z"] = (zk, 2 * stats.norm.sf(abs(zk)))
@@ -164,16 +179,16 @@ def reference_tests(ref: list[dict], window: tuple[int, int], span_start: int) -
     aar = np.array([np.nanmean(resid[:, t]) for t in range(resid.shape[1])])
     tcd = car.mean() / (np.sqrt(length) * np.std(aar, ddof=1))
     out["crude_dependence_t"] = (tcd, 2 * stats.t.sf(abs(tcd), len(aar) - 1))
-    # Corrado (1989) with Corrado-Zivney standardized ranks U = K / (M + 1)
-    span_len = len(ref[0]["ar"])
-    u = np.full((n, resid.shape[1] + span_len), np.nan)
+    # Corrado (1989) with Corrado-Zivney standardized ranks U = K / (M + 1), over the fixed rank span
+    # [estimation start, +10]: the estimation residuals, the sessions between, and the event ARs
+    u = np.full((n, len(ref[0]["rank_resid"])), np.nan)
     for i, r in enumerate(ref):
-        sample = np.concatenate([r["resid"], r["ar"]])
+        sample = r["rank_resid"]
         valid = ~np.isnan(sample)
         u[i, valid] = stats.rankdata(sample[valid]) / (valid.sum() + 1)
-    ubar = np.array([np.nanmean(u[:, t] - 0.5) for t in range(u.shape[1])])
-    s_u = np.sqrt(np.mean(ubar**2))
-    cols = [resid.shape[1] + tau - span_start for tau in range(s, e + 1)]
+    ubar = np.array([np.nanmean(u[:, t] - 0.5) if np.isfinite(u[:, t]).any() else np.nan for t in range(u.shape[1])])
+    s_u = np.sqrt(np.nanmean(ubar**2))
+    cols = [tau - EST[0] for tau in range(s, e + 1)]
     zc = ubar[cols].sum() / np.sqrt(length) / s_u
     out["corrado_rank"] = (zc, 2 * stats.norm.sf(abs(zc)))
     # Cowan (1992) generalized sign test
@@ -216,6 +231,7 @@ def test_market_model_estimates_match_statsmodels(market_fit, market_ref):
         np.testing.assert_allclose([row["sigma_e"], row["r2"]], [r["sigma"], r["r2"]], rtol=0, atol=TOL)
         assert row["n_est"] == r["n"] and row["df"] == r["df"]
     assert est.loc["F10", "n_est"] == 240 - 17 and est.loc["F12", "n_est"] < 240
+    assert est.loc["F02", "n_est"] == 240 - 11 and est.loc["F04", "n_est"] == 240 - 6
 
 
 def test_abnormal_returns_and_sar_match(market_fit, market_ref):
@@ -243,12 +259,14 @@ def test_window_car_t_and_p_use_exact_forecast_error_variance(market_fit, market
 
 @pytest.mark.parametrize("window", WINDOWS)
 def test_every_aggregate_test_matches_its_paper(market_fit, market_ref, window):
-    expected = reference_tests(market_ref, window, min(s for s, _ in WINDOWS))
+    expected = reference_tests(market_ref, window)
     got = market_fit.tests[(market_fit.tests["start"] == window[0]) & (market_fit.tests["end"] == window[1])]
     got = got.set_index("test")
     assert set(got.index) == set(expected)
     for name, (stat, p) in expected.items():
-        np.testing.assert_allclose(got.loc[name, ["statistic", "p_value"]].astype(float), [stat, p], rtol=0, atol=TOL, err_msg=name)
+        np.testing.assert_allclose(
+            got.loc[name, ["statistic", "p_value"]].astype(float), [stat, p], rtol=0, atol=TOL, err_msg=name
+        )
     assert got["clustered"].all()
     robust = {"kp_patell_z", "kp_bmp_t", "crude_dependence_t", "corrado_rank"}
     assert set(got.index[got["adjusts_cross_correlation"]]) == robust
@@ -257,18 +275,30 @@ def test_every_aggregate_test_matches_its_paper(market_fit, market_ref, window):
 def test_factor_model_matches_statsmodels(panel):
     returns, events = panel
     fit = EventStudy(
-        returns, events, model="factors", factors=returns[["SPY", "FAC0", "FAC1"]], event_windows=WINDOWS, min_estimation_obs=60
+        returns,
+        events,
+        model="factors",
+        factors=returns[["SPY", "FAC0", "FAC1"]],
+        event_windows=WINDOWS,
+        min_estimation_obs=60,
     ).fit()
     ref = reference_firms(returns, events, ["SPY", "FAC0", "FAC1"], WINDOWS)
     est = fit.estimates.set_index("ticker")
     win = fit.windows.set_index(["ticker", "start", "end"])
     for r in ref:
         row = est.loc[r["ticker"]]
-        np.testing.assert_allclose(row[["alpha", "beta_SPY", "beta_FAC0", "beta_FAC1"]].astype(float), r["params"], atol=TOL, rtol=0)
+        np.testing.assert_allclose(
+            row[["alpha", "beta_SPY", "beta_FAC0", "beta_FAC1"]].astype(float), r["params"], atol=TOL, rtol=0
+        )
         for (s, e), w in r["windows"].items():
-            np.testing.assert_allclose(win.loc[(r["ticker"], s, e), ["car", "car_t", "car_p"]].astype(float), [w["car"], w["t"], w["p"]], atol=TOL, rtol=0)
+            np.testing.assert_allclose(
+                win.loc[(r["ticker"], s, e), ["car", "car_t", "car_p"]].astype(float),
+                [w["car"], w["t"], w["p"]],
+                atol=TOL,
+                rtol=0,
+            )
     patell = fit.tests[(fit.tests["test"] == "patell_z") & (fit.tests["start"] == 0) & (fit.tests["end"] == 0)]
-    expected = reference_tests(ref, (0, 0), -5)["patell_z"]
+    expected = reference_tests(ref, (0, 0))["patell_z"]
     np.testing.assert_allclose(patell[["statistic", "p_value"]].to_numpy()[0], expected, atol=TOL, rtol=0)
 
 
@@ -279,7 +309,12 @@ def test_constant_mean_matches_statsmodels(panel):
     win = fit.windows.set_index(["ticker", "start", "end"])
     for r in ref:
         for (s, e), w in r["windows"].items():
-            np.testing.assert_allclose(win.loc[(r["ticker"], s, e), ["car", "car_t", "car_p"]].astype(float), [w["car"], w["t"], w["p"]], atol=TOL, rtol=0)
+            np.testing.assert_allclose(
+                win.loc[(r["ticker"], s, e), ["car", "car_t", "car_p"]].astype(float),
+                [w["car"], w["t"], w["p"]],
+                atol=TOL,
+                rtol=0,
+            )
 
 
 def test_market_adjusted_uses_the_benchmark_as_expected_return(panel):
@@ -422,7 +457,9 @@ def test_matches_eventstudy_package_and_its_naive_t(tmp_path):
 def test_deepseek_selloff_on_real_prices(shared_data):
     tickers = ["NVDA", "AVGO", "TSM", "MSFT", "META", "AAPL"]
     closes = {
-        t: pd.read_csv(shared_data / "prices" / "ibkr_daily" / f"{t}.csv", parse_dates=["date"]).set_index("date")["close"]
+        t: pd.read_csv(shared_data / "prices" / "ibkr_daily" / f"{t}.csv", parse_dates=["date"]).set_index("date")[
+            "close"
+        ]
         for t in tickers + ["SPY"]
     }
     returns = pd.DataFrame(closes).sort_index().pct_change(fill_method=None).iloc[1:]
@@ -430,7 +467,9 @@ def test_deepseek_selloff_on_real_prices(shared_data):
     fit = EventStudy(returns, events, benchmark="SPY", estimation_window=(-250, -11)).fit()
     est = fit.estimates.set_index("ticker")
     day0 = fit.windows[fit.windows["window"] == "[0,0]"].set_index("ticker")
-    table = est[["n_est", "alpha", "beta", "sigma_e"]].join(day0[["car", "car_t", "car_p"]].rename(columns={"car": "ar_day0"}))
+    table = est[["n_est", "alpha", "beta", "sigma_e"]].join(
+        day0[["car", "car_t", "car_p"]].rename(columns={"car": "ar_day0"})
+    )
     print("\nmarket-model AR on 2025-01-27 vs SPY, estimation [-250,-11]\n", table.round(4).to_string())
     print(fit.summary())
     assert (est["status"] == "ok").all()

@@ -9,16 +9,19 @@ import numpy as np
 import pandas as pd
 
 MODELS = ("market", "market-adjusted", "constant-mean", "factors")
+RANK_SPAN_END = 10
+"""Last tau of the Corrado rank span by default: ranks cover the estimation window's start to here."""
 RETURNS_KINDS = ("simple", "log")
 SE_CONVENTIONS = ("exact", "naive")
 
 
 @dataclass(frozen=True)
 class Windows:
-    """Estimation window and event windows in trading days relative to day0."""
+    """Estimation window, event windows (trading days relative to day0) and the Corrado rank span's end."""
 
     estimation: tuple[int, int]
     events: tuple[tuple[int, int], ...]
+    rank_end: int = RANK_SPAN_END
 
     @property
     def span(self) -> tuple[int, int]:
@@ -33,10 +36,22 @@ class Windows:
     def span_len(self) -> int:
         return self.span[1] - self.span[0] + 1
 
+    def rank_last(self, end: int) -> int:
+        """Last tau ranked for a window ending at ``end``: the fixed rank end, or the window's end if later.
+
+        It depends on the window alone, so a window's Corrado statistic is the same whatever other windows
+        are requested."""
+        return max(self.rank_end, end)
+
+    @property
+    def rank_ends(self) -> tuple[int, ...]:
+        """The distinct rank-span ends the event windows need, ascending."""
+        return tuple(sorted({self.rank_last(e) for _, e in self.events}))
+
     @property
     def block_len(self) -> int:
-        """Sessions from the estimation start to the span end (what the residual tests read)."""
-        return self.span[1] - self.estimation[0] + 1
+        """Sessions from the estimation start to the last ranked tau (what the residual tests read)."""
+        return self.rank_ends[-1] - self.estimation[0] + 1
 
 
 def _int_pair(value: object, field: str) -> tuple[int, int]:
@@ -50,8 +65,9 @@ def _int_pair(value: object, field: str) -> tuple[int, int]:
     return int(start), int(end)
 
 
-def check_windows(estimation_window: object, event_windows: object) -> Windows:
-    """Validate the windows: integer pairs, non-empty, estimation strictly before every event window."""
+def check_windows(estimation_window: object, event_windows: object, rank_span_end: object = RANK_SPAN_END) -> Windows:
+    """Validate the windows: integer pairs, non-empty, estimation strictly before every event window, and
+    the rank span's end an integer after the estimation window."""
     estimation = _int_pair(estimation_window, "estimation_window")
     if isinstance(event_windows, (str, bytes)) or not isinstance(event_windows, Sequence) or not event_windows:
         raise ValueError(f"event_windows must be a non-empty list of (start, end) pairs, got {event_windows!r}")
@@ -63,7 +79,11 @@ def check_windows(estimation_window: object, event_windows: object) -> Windows:
         raise ValueError(
             f"estimation_window {estimation} must end before the earliest event window starts (tau={first})"
         )
-    return Windows(estimation, events)
+    if not isinstance(rank_span_end, (int, np.integer)) or isinstance(rank_span_end, bool):
+        raise ValueError(f"rank_span_end must be an integer (a tau), got {rank_span_end!r}")
+    if rank_span_end <= estimation[1]:
+        raise ValueError(f"rank_span_end {rank_span_end} must lie after the estimation window {estimation}")
+    return Windows(estimation, events, int(rank_span_end))
 
 
 @dataclass(frozen=True)
@@ -215,7 +235,7 @@ def build_layout(
     series_group = (pairs % x.shape[0]).astype(np.intp)
     live = pos >= 0
     lo = max(0, int((pos[live] + windows.estimation[0]).min())) if live.any() else 0
-    hi = min(len(idx) - 1, int((pos[live] + windows.span[1]).max())) if live.any() else len(idx) - 1
+    hi = min(len(idx) - 1, int((pos[live] + windows.rank_ends[-1]).max())) if live.any() else len(idx) - 1
     lo = min(lo, hi)
     sub = returns.iloc[lo : hi + 1]
     y = np.ascontiguousarray(_numeric(sub[list(series_ticker)], "returns").T)

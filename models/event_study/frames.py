@@ -120,7 +120,7 @@ def tests_frame(win: Windows, tests: list[TestResult], n: int, resid: ResidualSt
             "p_value": np.concatenate([t.p_value for t in tests]) if tests else [],
             "df": np.concatenate([t.df for t in tests]) if tests else [],
             "n": n,
-            "method": np.repeat([t.method for t in tests], n_w),
+            "method": [m for t in tests for m in t.methods()],
             "clustered": resid.clustered if resid else False,
             "adjusts_cross_correlation": np.repeat([t.adjusts_cross_correlation for t in tests], n_w),
         }

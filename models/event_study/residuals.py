@@ -2,14 +2,16 @@
 
 They feed the tests that need more than the event window: the generalized sign test's expected share
 of positive residuals (Cowan 1992), the crude-dependence AAR series (Brown-Warner 1980), the average
-residual cross-correlation within same-day0 clusters (Kolari-Pynnoenen 2010) and the Corrado (1989)
-ranks. Chunks run on a thread pool (numpy releases the GIL), so the 3-D residual block never exists
-in full.
+residual cross-correlation within same-day0 clusters (Kolari-Pynnoenen 2010; pairwise-complete when a
+firm misses days) and the Corrado (1989) ranks over a span fixed by the model options. Chunks run on a
+thread pool (numpy releases the GIL) and never split a same-day0 cluster, so the 3-D residual block never
+exists in full.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,17 +22,25 @@ from models.event_study._inputs import Layout, Windows
 from models.event_study.estimation import Estimates
 
 _CHUNK_BYTES = 2 << 20
+_MIN_COMMON_DAYS = 3
+"""A same-day pair of firm-events sharing fewer estimation days than this counts as uncorrelated."""
 
 
 @dataclass(frozen=True)
 class ResidualStats:
-    """Sample-level summaries of the residual block (see module docstring)."""
+    """Sample-level summaries of the residual block (see module docstring).
+
+    ``rank_dev`` maps the last ranked tau of a rank span (``Windows.rank_last``) to the cross-sectional
+    mean of the standardized rank deviations U - 1/2 on every session from ``rank_start`` (the estimation
+    window's start) to that tau, NaN where no firm-event has a return; ``rank_end`` is the fixed end.
+    """
 
     positive_share: float
     est_aar: np.ndarray
     rbar: float
-    rank_dev: np.ndarray
-    rank_offset: int
+    rank_start: int
+    rank_end: int
+    rank_dev: Mapping[int, np.ndarray]
     clustered: bool
 
 
@@ -43,17 +53,14 @@ class _Plan:
     start: np.ndarray
     theta: np.ndarray
     n: np.ndarray
-    ssr: np.ndarray
     cluster: np.ndarray
     windows: Windows
     missing: bool
-    demean: bool
 
 
 def _chunk(plan: _Plan, rows: slice) -> tuple:
     w = plan.windows
     est_len = w.est_len
-    gap = w.span[0] - w.estimation[1] - 1
     g, start, theta = plan.group[rows], plan.start[rows], plan.theta[rows]
     resid = plan.ysw[plan.series[rows], start]
     if plan.xsw:
@@ -71,34 +78,66 @@ def _chunk(plan: _Plan, rows: slice) -> tuple:
     valid = ~np.isnan(est) if plan.missing else None
     filled = est if valid is None else np.where(valid, est, 0.0)
     est_cnt = np.full(est_len, len(n)) if valid is None else valid.sum(axis=0)
-    seg_ids, seg_sums, est_sum = _cluster_sums(plan, rows, filled, valid, n)
-    resid[:, est_len : est_len + gap] = np.nan
-    rank_sums = _rank_sums(resid, (n + w.span_len).astype(np.int64))
-    return positive, est_sum, est_cnt, seg_ids, seg_sums, rank_sums
+    est_sum = filled.sum(axis=0)
+    pair_sum = _cluster_pairs(plan.cluster[rows], filled, valid, n)
+    ranked = ~np.isnan(resid)
+    rank_sums = {}
+    for end in w.rank_ends:  # the last (widest) span sorts resid in place, so it goes last
+        cols = end - w.estimation[0] + 1
+        block = resid if cols == resid.shape[1] else np.ascontiguousarray(resid[:, :cols])
+        rank_sums[end] = _rank_sums(block, ranked[:, :cols].sum(axis=1))
+    return positive, est_sum, est_cnt, pair_sum, rank_sums, ranked.sum(axis=0)
 
 
-def _cluster_sums(
-    plan: _Plan, rows: slice, filled: np.ndarray, valid: np.ndarray | None, n: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-day residual sums, and sums of unit-norm demeaned residuals per same-day0 cluster (2+ rows).
+def _cluster_pairs(ids: np.ndarray, filled: np.ndarray, valid: np.ndarray | None, n: np.ndarray) -> float:
+    """Sum over ordered pairs of firm-events in the same same-day0 cluster of their residual correlation.
 
-    No BLAS here: these run on worker threads, and a threaded BLAS inside them oversubscribes the cores.
+    Pearson correlation over the estimation days both firm-events have (pairwise-complete). Where every
+    firm-event of a cluster has the same days it is the dot product of their centred unit-norm residual
+    vectors, summed per cluster in one pass; clusters whose firms miss different days take the pairwise
+    route. No BLAS here (einsum, not matmul): these run on worker threads, and a threaded BLAS inside them
+    oversubscribes the cores.
     """
-    total = filled.sum(axis=0)
-    ids = plan.cluster[rows]
     keep = np.flatnonzero(ids >= 0)
     if keep.size == 0:
-        return np.empty(0, np.intp), np.empty((0, filled.shape[1])), total
+        return 0.0
     block = filled[keep]
-    if plan.demean:
-        block -= (block.sum(axis=1) / n[keep])[:, None]
-        if valid is not None:
-            block *= valid[keep]
-        block /= np.sqrt(np.einsum("ij,ij->i", block, block))[:, None]
+    block -= (block.sum(axis=1) / n[keep])[:, None]
+    kid = ids[keep]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(kid)) + 1])
+    sizes = np.diff(np.append(starts, kid.size))
+    if valid is None:
+        uniform = np.ones(starts.size, dtype=bool)
     else:
-        block /= np.sqrt(plan.ssr[rows][keep])[:, None]
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(ids[keep])) + 1])
-    return ids[keep][starts], np.add.reduceat(block, starts, axis=0), total
+        days = valid[keep]
+        block *= days
+        uniform = np.logical_and.reduceat((days == days[np.repeat(starts, sizes)]).all(axis=1), starts)
+    norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+    unit = block / np.where(norms > 0, norms, np.inf)[:, None]
+    sums = np.add.reduceat(unit, starts, axis=0)
+    own = np.add.reduceat(np.einsum("ij,ij->i", unit, unit), starts)
+    total = float(np.einsum("ij,ij->i", sums, sums)[uniform].sum() - own[uniform].sum())
+    for c in np.flatnonzero(~uniform):
+        rows = slice(starts[c], starts[c] + sizes[c])
+        total += _pairwise_complete_sum(block[rows], days[rows])
+    return total
+
+
+def _pairwise_complete_sum(resid: np.ndarray, days: np.ndarray) -> float:
+    """Sum of the off-diagonal Pearson correlations of the rows of ``resid`` (0 on days a row lacks), each
+    pair over the days both rows have; pairs with too few common days or no variance count as 0."""
+    have = days.astype(np.float64)
+    common = np.einsum("it,jt->ij", have, have)
+    sums = np.einsum("it,jt->ij", resid, have)  # [i, j]: sum of row i over the days row j also has
+    squares = np.einsum("it,jt->ij", resid * resid, have)
+    cross = np.einsum("it,jt->ij", resid, resid)
+    enough = common >= _MIN_COMMON_DAYS
+    safe = np.where(enough, common, 1.0)
+    var = squares - sums * sums / safe
+    cov = cross - sums * sums.T / safe
+    usable = enough & (var > 0) & (var.T > 0)
+    np.fill_diagonal(usable, False)
+    return float((cov[usable] / np.sqrt(var[usable] * var.T[usable])).sum())
 
 
 def _rank_sums(resid: np.ndarray, valid_count: np.ndarray) -> np.ndarray:
@@ -124,18 +163,18 @@ def _rank_sums(resid: np.ndarray, valid_count: np.ndarray) -> np.ndarray:
     return np.einsum("mk,mkt->t", weights, hist)
 
 
-def residual_stats(layout: Layout, windows: Windows, est: Estimates, rows: np.ndarray, model: str) -> ResidualStats:
+def residual_stats(layout: Layout, windows: Windows, est: Estimates, rows: np.ndarray) -> ResidualStats:
     """Run the chunked residual pass over the estimated firm-events ``rows`` (all with a full span)."""
     order = rows[np.argsort(layout.pos[rows], kind="stable")]
     pos = layout.pos[order]
     first = pos + windows.estimation[0]
-    pad = max(0, -int(first.min()))
-    y = np.concatenate([np.full((layout.y.shape[0], pad), np.nan), layout.y], axis=1)
-    x = np.concatenate([np.full(layout.x.shape[:2] + (pad,), np.nan), layout.x], axis=2)
     width = windows.block_len
+    pad = max(0, -int(first.min()))
+    pad_end = max(0, int(first.max()) + width - layout.y.shape[1])  # rank spans may run past the data
+    y = np.pad(layout.y, ((0, 0), (pad, pad_end)), constant_values=np.nan)
+    x = np.pad(layout.x, ((0, 0), (0, 0), (pad, pad_end)), constant_values=np.nan)
     _, counts = np.unique(pos, return_counts=True)
     multi_id = np.where(counts >= 2, np.cumsum(counts >= 2) - 1, -1)
-    cluster = np.repeat(multi_id, counts)
     n = est.n[order]
     plan = _Plan(
         ysw=sliding_window_view(y, width, axis=1),
@@ -145,38 +184,35 @@ def residual_stats(layout: Layout, windows: Windows, est: Estimates, rows: np.nd
         start=first + pad,
         theta=est.theta[order],
         n=n,
-        ssr=est.ssr[order],
-        cluster=cluster,
+        cluster=np.repeat(multi_id, counts),
         windows=windows,
         missing=bool((n < windows.est_len).any()),
-        demean=model == "market-adjusted",
     )
-    step = max(64, _CHUNK_BYTES // (8 * width))
-    chunks = [slice(i, i + step) for i in range(0, len(order), step)]
+    chunks = _chunks(pos, max(64, _CHUNK_BYTES // (8 * width)))
     with ThreadPoolExecutor(max_workers=min(len(chunks), os.cpu_count() or 1)) as pool:
         parts = list(pool.map(lambda sl: _chunk(plan, sl), chunks))
     total = len(order)
     positive = sum(p[0] for p in parts) / total
     est_sum = np.sum([p[1] for p in parts], axis=0)
     est_cnt = np.sum([p[2] for p in parts], axis=0)
+    rank_cnt = np.sum([p[5] for p in parts], axis=0)
+    dev = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         est_aar = np.where(est_cnt > 0, est_sum / est_cnt, np.nan)
-    rbar = _rbar(parts, counts, total, windows.est_len)
-    rank_sum = np.sum([p[5] for p in parts], axis=0)
-    gap = windows.span[0] - windows.estimation[1] - 1
-    keep = np.r_[0 : windows.est_len, windows.est_len + gap : width]
-    cnt = np.concatenate([est_cnt, np.full(windows.span_len, total)])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dev = np.where(cnt > 0, rank_sum[keep] / cnt - 0.5, np.nan)
-    return ResidualStats(positive, est_aar, rbar, dev, windows.est_len, bool((counts >= 2).any()))
+        for end in windows.rank_ends:
+            cnt = rank_cnt[: end - windows.estimation[0] + 1]
+            dev[end] = np.where(cnt > 0, np.sum([p[4][end] for p in parts], axis=0) / cnt - 0.5, np.nan)
+    # pairs on different day0s count as uncorrelated
+    rbar = float(sum(p[3] for p in parts) / (total * (total - 1.0))) if total >= 2 else 0.0
+    clustered = bool((counts >= 2).any())
+    return ResidualStats(positive, est_aar, rbar, windows.estimation[0], windows.rank_end, dev, clustered)
 
 
-def _rbar(parts: list[tuple], counts: np.ndarray, total: int, est_len: int) -> float:
-    """Average pairwise residual correlation, pairs on different day0s counted as uncorrelated."""
-    multi = counts[counts >= 2]
-    if multi.size == 0 or total < 2:
-        return 0.0
-    acc = np.zeros((multi.size, est_len))
-    for p in parts:
-        np.add.at(acc, p[3], p[4])
-    return float(((acc * acc).sum() - multi.sum()) / (total * (total - 1.0)))
+def _chunks(pos: np.ndarray, step: int) -> list[slice]:
+    """Row ranges of about ``step`` rows (``pos`` sorted) that never split a same-day0 cluster."""
+    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+    bounds = [0]
+    while bounds[-1] < pos.size:
+        i = int(np.searchsorted(starts, bounds[-1] + step))
+        bounds.append(int(starts[i]) if i < starts.size else pos.size)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 
 from models.event_study import significance as sig
-from models.event_study._inputs import RETURNS_KINDS, SE_CONVENTIONS, Layout, Windows, build_layout, check_windows
+from models.event_study._inputs import (
+    RANK_SPAN_END,
+    RETURNS_KINDS,
+    SE_CONVENTIONS,
+    Layout,
+    Windows,
+    build_layout,
+    check_windows,
+)
 from models.event_study.estimation import Abnormal, Estimates, Span, abnormal, estimate, gather_span
 from models.event_study.frames import (
     aar_frame,
@@ -43,6 +51,9 @@ class EventStudy:
         It affects the firm-level CAR t-tests in ``windows``; the aggregate tests follow their papers.
     n_permutations, permutation_max_n, seed : the sign-flip test's Monte Carlo draws, the N above
         which it uses the normal limit, and the fixed seed.
+    rank_span_end : the Corrado test ranks each firm-event's residuals from the estimation window's start
+        to this tau (or to a window's own end, if later), whatever windows are requested, so a window's
+        rank statistic is the same alone or among others; sessions past the data are not ranked.
     """
 
     def __init__(
@@ -61,8 +72,9 @@ class EventStudy:
         n_permutations: int = 999,
         permutation_max_n: int = 2000,
         seed: int = 0,
+        rank_span_end: int = RANK_SPAN_END,
     ) -> None:
-        self.windows = check_windows(estimation_window, event_windows)
+        self.windows = check_windows(estimation_window, event_windows, rank_span_end)
         if returns_kind not in RETURNS_KINDS:
             raise ValueError(f"returns_kind must be one of {RETURNS_KINDS}, got {returns_kind!r}")
         if se_convention not in SE_CONVENTIONS:
@@ -97,7 +109,7 @@ class EventStudy:
         ok = candidates[complete]
         status[ok] = "ok"
         ab = abnormal(est, ok, Span(span.ret[complete], span.x[complete]), win, self.returns_kind, self.se_convention)
-        resid = residual_stats(lay, win, est, ok, self.model) if ok.size else None
+        resid = residual_stats(lay, win, est, ok) if ok.size else None
         tests = self._tests(ab, est.df[ok], resid)
         return EventStudyResults(
             estimates=self._estimates_frame(est, status, reason),
@@ -164,15 +176,25 @@ def _screen(lay: Layout, win: Windows, est: Estimates, min_obs: int) -> tuple[np
     span_txt = window_label(*win.span)
     checks = [
         (~live, "day0_not_in_data", lambda i: f"day0 {day0[i].date()} is not a session of the returns index"),
-        (~inside, "event_window_outside_data", lambda i: f"event span {span_txt} around {day0[i].date()} is not inside the returns data"),
+        (
+            ~inside,
+            "event_window_outside_data",
+            lambda i: f"event span {span_txt} around {day0[i].date()} is not inside the returns data",
+        ),
         (
             ~enough,
             "insufficient_history",
-            lambda i: f"{est.n[i]} valid returns in estimation window [{win.estimation[0]},{win.estimation[1]}] "
-            f"< min_estimation_obs {min_obs}",
+            lambda i: (
+                f"{est.n[i]} valid returns in estimation window [{win.estimation[0]},{win.estimation[1]}] "
+                f"< min_estimation_obs {min_obs}"
+            ),
         ),
         (est.singular, "singular_design", lambda i: "regressors are constant (collinear) over the estimation window"),
-        (zero, "zero_residual_variance", lambda i: "the model fits the estimation window exactly (ticker = benchmark?)"),
+        (
+            zero,
+            "zero_residual_variance",
+            lambda i: "the model fits the estimation window exactly (ticker = benchmark?)",
+        ),
     ]
     open_ = np.ones(rows, dtype=bool)
     for failed, code, text in checks:

@@ -151,7 +151,7 @@ COMMENT ON COLUMN mart.event_aggregates.median_car IS 'Median CAR (fraction).';
 COMMENT ON COLUMN mart.event_aggregates.sd_car IS 'Cross-sectional standard deviation of the CARs (fraction).';
 COMMENT ON COLUMN mart.event_aggregates.abhar IS 'Mean BHAR (fraction).';
 COMMENT ON COLUMN mart.event_aggregates.share_positive IS 'Share of positive CARs (0..1).';
-COMMENT ON COLUMN mart.event_aggregates.rbar IS 'Mean pairwise correlation of the estimation residuals (Kolari-Pynnonen).';
+COMMENT ON COLUMN mart.event_aggregates.rbar IS 'Mean pairwise correlation of the estimation residuals (Kolari-Pynnonen): same-day0 pairs over the days both firms have, other pairs 0.';
 COMMENT ON COLUMN mart.event_aggregates.clustered IS 'True when the firms share day0 (cross-correlation matters).';
 
 COMMENT ON TABLE mart.event_tests IS 'Test battery per event and window (Patell, BMP, Kolari-Pynnonen, Corrado, generalized sign, Wilcoxon, sign-flip): key (event_id, sample, window, test).';
@@ -161,11 +161,11 @@ COMMENT ON COLUMN mart.event_tests."window" IS 'Label [tau_start,tau_end].';
 COMMENT ON COLUMN mart.event_tests.tau_start IS 'First session of the window relative to day0.';
 COMMENT ON COLUMN mart.event_tests.tau_end IS 'Last session of the window relative to day0 (inclusive).';
 COMMENT ON COLUMN mart.event_tests.test IS 'Test name, e.g. patell_z, bmp_t, kp_bmp_t, corrado_rank.';
-COMMENT ON COLUMN mart.event_tests.statistic IS 'Test statistic.';
+COMMENT ON COLUMN mart.event_tests.statistic IS 'Test statistic (W+ for wilcoxon_signed_rank); NaN where the test is undefined for the sample (see method).';
 COMMENT ON COLUMN mart.event_tests.p_value IS 'Two-sided p-value.';
 COMMENT ON COLUMN mart.event_tests.df IS 'Degrees of freedom, where the reference distribution has them.';
 COMMENT ON COLUMN mart.event_tests.n IS 'Firm-events in the test.';
-COMMENT ON COLUMN mart.event_tests.method IS 'Reference distribution (normal, t, permutation, ...).';
+COMMENT ON COLUMN mart.event_tests.method IS 'How the p-value is computed (normal, t(N-1), exact, ...; Wilcoxon adds E[W+] = n(n+1)/4); "NaN: <reason>" where the test is undefined.';
 COMMENT ON COLUMN mart.event_tests.clustered IS 'True when the firms share day0.';
 COMMENT ON COLUMN mart.event_tests.adjusts_cross_correlation IS 'True when the test is valid under same-day cross-correlation.';
 
