@@ -29,7 +29,7 @@ from pipelines.commands.sql import sql as sql_command
 from pipelines.errors import ImpactError, InputError, RunFailed, WarehouseError
 from pipelines.serve import serve as serve_command
 from pipelines.settings import NEWS_SOURCES, PRICE_SOURCES
-from pipelines.universe import DEFAULT_TICKERS, split_names
+from pipelines.universe import BENCHMARKS, DEFAULT_TICKERS, split_names
 
 # Dagster, pandas and the sources load inside the commands that use them (tests/test_cli_imports.py):
 # `impact --help` and `impact sql` start in a fraction of a second.
@@ -291,16 +291,84 @@ def _events_frame(warehouse_file: Path | None) -> pd.DataFrame:
     return catalog[["event_id", "name", "kind", "origin", "day0", "day0_rule", "tickers"]]
 
 
+FORMATS = ("table", "json", "csv", "parquet")
+FormatOption = Annotated[str, typer.Option("--format", help="table, json, csv or parquet (parquet needs --out).")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Write the json, csv or parquet output to this file (default: stdout).")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")]
+
+
+def _check_format(output: str, out: Path | None) -> None:
+    """Refuse an unknown --format, parquet without --out, and --out with the table format."""
+    if output not in FORMATS:
+        raise typer.BadParameter(f"unknown format {output!r}; use {', '.join(FORMATS)}", param_hint="--format")
+    if output == "parquet" and out is None:
+        raise InputError("--format parquet writes a file: add --out FILE.parquet")
+    if output == "table" and out is not None:
+        raise InputError("--out writes json, csv or parquet: add --format json, csv or parquet")
+
+
+def _emit(
+    output: str,
+    out: Path | None,
+    force: bool,
+    warehouse_file: Path | None,
+    *,
+    payload: dict | None = None,
+    frame: pd.DataFrame | None = None,
+) -> None:
+    """Print or write (through pipelines.outputs, never over data) the JSON ``payload`` or the tidy ``frame``."""
+    from pipelines.outputs import output_file, write_output
+
+    if output == "json":
+        text = json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    elif output == "csv":
+        assert frame is not None
+        text = frame.to_csv(index=False)
+    else:
+        assert frame is not None and out is not None
+        with output_file(out, force=force, warehouse_file=warehouse_file) as temporary:
+            frame.to_parquet(temporary, index=False)
+        typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
+        return
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        write_output(out, text, force=force, warehouse_file=warehouse_file)
+        typer.echo(f"wrote {out}", err=True)
+
+
 def events(
     detected: Annotated[bool, typer.Option(help="Include events detected from abnormal returns.")] = False,
+    output: FormatOption = "table",
+    out: OutOption = None,
+    force: ForceOption = False,
     warehouse_file: WarehouseOption = None,
 ) -> None:
-    """List the event catalogue with each event's aligned day0."""
+    """List the event catalogue with each event's aligned day0 (full ids: `impact study --event ID` takes them)."""
+    import pandas as pd
+
+    _check_format(output, out)
     frame = _events_frame(warehouse_file)
     if not detected:
-        frame = frame[frame["origin"] == "curated"]
-    frame = frame.assign(tickers=frame["tickers"].map(lambda t: " ".join(t)))
-    _print_frame(f"{len(frame)} events", frame.reset_index(drop=True))
+        frame = frame[frame["origin"] != "detected"]
+    frame = frame.assign(day0=pd.to_datetime(frame["day0"]).dt.strftime("%Y-%m-%d")).reset_index(drop=True)
+    frame["tickers"] = frame["tickers"].map(list)
+    if output == "json":
+        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        _emit(output, out, force, warehouse_file, payload={"schema_version": "events.v1", "events": records})
+    elif output in ("csv", "parquet"):
+        _emit(output, out, force, warehouse_file, frame=frame.assign(tickers=frame["tickers"].map(" ".join)))
+    else:
+        table = Table(title=f"{len(frame)} events")
+        widest = int(frame["event_id"].str.len().max()) if len(frame) else 8
+        table.add_column("event_id", no_wrap=True, min_width=widest)
+        for column in ("name", "kind", "origin", "day0", "day0_rule", "tickers"):
+            table.add_column(column, no_wrap=column in ("day0", "kind", "origin"))
+        for row in frame.itertuples(index=False):
+            table.add_row(row.event_id, row.name, row.kind, row.origin, row.day0, str(row.day0_rule), " ".join(row.tickers))
+        console.print(table)
 
 
 def _parse_window(text: str) -> tuple[int, int]:
@@ -313,73 +381,139 @@ def _parse_window(text: str) -> tuple[int, int]:
     return start, end
 
 
+def _adhoc_event(at: str | None, tickers: str | None, stocks: list[str]) -> dict:
+    """The event of `impact study --at ... --tickers ...`: day 0 by the catalogue's rule (the first session at or
+    after the news; after the close, the next)."""
+    from models.calendar import align_to_session
+    from pipelines.catalog import parse_announced
+    from pipelines.study_answer import check_stock_tickers
+
+    if not at or not tickers:
+        raise InputError(f"an ad-hoc study needs both --at and --tickers (missing {'--tickers' if at else '--at'})")
+    try:
+        announced = parse_announced(at)
+        day0 = align_to_session(announced, "next")
+    except ValueError as error:
+        raise InputError(f"--at {at!r}: {error}") from None
+    firms = check_stock_tickers(tickers, stocks, "--tickers")
+    return {"event_id": None, "name": f"news at {at} about {', '.join(firms)}", "day0": day0.date(),
+            "day0_rule": "next", "announced_at": announced.tz_convert("UTC").isoformat(), "tickers": firms,
+            "origin": "ad-hoc"}
+
+
 @app.command()
 def study(
-    event: Annotated[str, typer.Option(help="event_id (see `impact events`).")],
+    event: Annotated[str | None, typer.Option(help="event_id (see `impact events`); or --at with --tickers.")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="Ad-hoc study of news in no catalogue: when it became public, e.g. "
+                          "'2025-01-27 09:00 America/New_York' (day 0 aligned like the catalogue's)."),
+    ] = None,
+    tickers: Annotated[str | None, typer.Option(help="Ad-hoc study: the stocks the news is about, e.g. NVDA,MSFT.")] = None,
+    sample: Annotated[
+        str,
+        typer.Option(help="event: the event's tickers (other stocks reported apart as spillovers); universe: every "
+                          "stock as one sample; or T1,T2: those tickers."),
+    ] = "event",
     model: Annotated[str, typer.Option(help="market, market-adjusted, constant-mean or factors (SPY + SMH).")] = "market",
     benchmark: Annotated[str, typer.Option(help="Benchmark ticker for market / market-adjusted.")] = "SPY",
     window: Annotated[list[str] | None, typer.Option(help="START,END in trading days; repeatable. Default: 0,0 and -1,1.")] = None,
-    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    output: FormatOption = "table",
+    out: OutOption = None,
+    force: ForceOption = False,
     intraday: Annotated[bool, typer.Option("--intraday", help="The reaction in event time from intraday bars, per ticker.")] = False,
     warehouse_file: WarehouseOption = None,
 ) -> None:
-    """Event study of one event on the warehouse's prices: per-ticker AR(0), CARs with t and p, group tests.
+    """Event study of one event on the warehouse's prices: a verdict per window, per-ticker AR(0), CARs with t and p,
+    group tests; the event's own tickers, the other stocks reported apart (spillovers).
 
-    Read from the stored study (the event-study marts) when it holds the model, benchmark and windows asked for;
-    otherwise re-fitted from core.prices, and the output says why.
+    Read from the stored study (the event-study marts) when it holds the model, benchmark, windows and sample asked
+    for; otherwise re-fitted from core.prices, and the output says why.
     """
     import pandas as pd
 
     from pipelines import study as studies
-    from pipelines.summary import study_tables
+    from pipelines import study_answer as answers
     from pipelines.warehouse import read
 
     if intraday:
+        if event is None:
+            raise InputError("--intraday needs --event ID (see `impact events`)")
         return intraday_command.print_reaction(console, event, warehouse_file)
     if model not in ("market", "market-adjusted", "constant-mean", "factors"):
         raise typer.BadParameter(f"unknown model {model!r}")
-    if output not in ("table", "json", "csv"):
-        raise typer.BadParameter(f"unknown format {output!r}; use table, json or csv")
+    _check_format(output, out)
     windows = [_parse_window(w) for w in (window or ["0,0", "-1,1"])]
     studies.check_windows(windows)
-    catalogue = _events_frame(warehouse_file).set_index("event_id")
-    check_event(event, catalogue.index)
-    row = catalogue.loc[event]
+    adhoc = at is not None or tickers is not None
+    if adhoc and event is not None:
+        raise InputError("give --event ID, or --at and --tickers for news in no catalogue, not both")
+    if not adhoc and event is None:
+        raise InputError("give --event ID (see `impact events`), or --at and --tickers for news in no catalogue")
+    if event is not None:
+        catalogue = _events_frame(warehouse_file).set_index("event_id")
+        check_event(event, catalogue.index)
     with warehouse.reader(warehouse_file) as con:
-        stored = read.event_study(con, event)
-        refit = studies.refit_reason(stored, model, benchmark, windows, read.last_price_ingest(con))
-        returns = studies.load_returns(con) if refit or stored is None else None
+        stocks = [t for t in read.tickers(con)["ticker"] if t not in BENCHMARKS]
+        if adhoc:
+            info = _adhoc_event(at, tickers, stocks)
+        else:
+            row = catalogue.loc[event]
+            info = {"event_id": event, "name": row["name"], "day0": pd.Timestamp(row["day0"]).date(),
+                    "day0_rule": row["day0_rule"], "announced_at": None, "tickers": list(row["tickers"]),
+                    "origin": row["origin"]}
+        kind, chosen = answers.parse_sample(sample, stocks)
+        plan = answers.plan_samples(kind, chosen, info["tickers"], stocks, info["origin"] != "detected")
+        stored = read.event_study(con, event) if event else None
+        refit = (
+            "ad-hoc study: news in no catalogue has no stored study"
+            if adhoc
+            else studies.refit_reason(stored, model, benchmark, windows, read.last_price_ingest(con))
+            or answers.sample_reason(stored, plan)
+        )
+        returns = studies.load_returns(con) if refit else None
+        dollars = read.event_dollar_windows(con, event) if event else None
     if returns is not None:
         if model in ("market", "market-adjusted") and benchmark not in returns.columns:
             raise typer.BadParameter(f"benchmark {benchmark!r} is not in core.prices")
-        pairs = studies.study_pairs(row.to_frame().T.rename_axis("event_id").reset_index(), studies.stocks_of(returns))
-        results = studies.fit_event(returns, pairs, model=model, benchmark=benchmark, windows=windows)
-        tickers = studies.ticker_table(results.abnormal, results.windows)
-        tests = studies.tests_table(results.tests)
-        excluded = results.estimates[results.estimates["status"] != "ok"][["ticker", "status", "reason"]]
-        source = f"re-fitted: {refit}"
+        parts = answers.refit(returns, pd.Timestamp(info["day0"]), plan, model=model, benchmark=benchmark,
+                              windows=windows, event_id=event or "ad-hoc", dollars=dollars)
+        source, detail = "refit", f"re-fitted: {refit}"
     else:
         assert stored is not None  # refit_reason names a reason whenever nothing is stored
-        tickers, tests, excluded = study_tables(stored, tuple(windows)).values()
-        source = f"stored study (event-study marts, computed {stored.computed_at:%Y-%m-%d %H:%M} UTC)"
-    if tickers.empty:
-        studies.check_studied(event, tickers, excluded, windows, _price_span(warehouse_file))
+        parts = answers.from_stored(stored, windows, dollars)
+        source, detail = "stored", f"stored study (event-study marts, computed {stored.computed_at:%Y-%m-%d %H:%M} UTC)"
+    main = parts[0]
+    if not main.studied:
+        studies.check_studied(event or info["name"], main.windows, main.excluded, windows, _price_span(warehouse_file))
+    info.pop("origin")
+    uses_benchmark = model in ("market", "market-adjusted")
+    answer = answers.StudyAnswer(info, model, benchmark if uses_benchmark else None, windows, source, detail, parts)
     if output == "json":
-        payload = {"event_id": event, "name": row["name"], "day0": str(pd.Timestamp(row["day0"]).date()),
-                   "model": model, "benchmark": benchmark, "source": source, "tickers": tickers.to_dict(orient="records"),
-                   "tests": tests.to_dict(orient="records"), "excluded": excluded.to_dict(orient="records")}
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        _emit(output, out, force, warehouse_file, payload=answers.payload(answer))
         return
-    if output == "csv":
-        typer.echo(source, err=True)
-        typer.echo(tickers.to_csv(index=False), nl=False)
+    if output in ("csv", "parquet"):
+        typer.echo(detail, err=True)
+        _emit(output, out, force, warehouse_file, frame=answers.tidy(answer))
         return
-    label = benchmark if model in ("market", "market-adjusted") else "SPY + SMH" if model == "factors" else "-"
-    console.print(source, soft_wrap=True)
-    _print_frame(f"{row['name']} (day0 {pd.Timestamp(row['day0']):%Y-%m-%d}), {model} model, benchmark {label}", tickers)
-    _print_frame("Group tests (robust_to_clustering: valid when firms share day0)", tests)
-    if len(excluded):
-        _print_frame("Excluded firm-events", excluded)
+    label = benchmark if uses_benchmark else "SPY + SMH" if model == "factors" else "-"
+    console.print(detail, soft_wrap=True)
+    console.print(f"{info['name']} (day0 {info['day0']:%Y-%m-%d}), {model} model, benchmark {label}", soft_wrap=True)
+    for part in parts:
+        if not part.tickers:
+            continue
+        count = f"{len(part.tickers)} firm{'s' if len(part.tickers) != 1 else ''}"
+        heading = f"{part.sample} sample: {answers.SAMPLE_TITLES.get(part.sample, part.sample)}, {count}"
+        console.print(f"\nVerdict, {heading}", style="bold", soft_wrap=True)
+        for sentence in part.verdicts["sentence"]:
+            console.print(f"  {sentence}", soft_wrap=True, highlight=False)
+        if part.studied:
+            _print_frame(f"Firms, {heading}", studies.ticker_table(part.abnormal, part.windows))
+        if part.studied and len(part.tickers) > 1:
+            _print_frame(f"Group tests, {part.sample} sample (robust_to_clustering: valid when firms share day0)",
+                         studies.tests_table(part.tests))
+        if len(part.excluded):
+            _print_frame(f"Excluded firm-events, {part.sample} sample", part.excluded)
 
 
 @app.command()

@@ -36,24 +36,14 @@ def analysis_line(path: str | Path | None = None) -> str:
     )
 
 
-def study_tables(stored: read.StoredStudy, windows: tuple[tuple[int, int], ...]) -> dict[str, pd.DataFrame]:
-    """Per-ticker AR(0) and CARs over ``windows`` (``tickers``), the group tests (``tests``) and the firm-events
-    the study left out (``excluded``) of a stored study, as ``impact study`` prints them."""
-    chosen = stored.only(windows)
-    estimates = stored.estimates
-    return {
-        "tickers": ticker_table(stored.abnormal, chosen.windows),
-        "tests": tests_table(chosen.tests),
-        "excluded": estimates.loc[estimates["status"] != "ok", ["ticker", "status", "reason"]].reset_index(drop=True),
-    }
-
-
 def event_report(event_id: str, path: str | Path | None = None) -> dict[str, Any]:
-    """An event from the marts: ``event`` (name, day0; empty when unknown), the per-ticker table over REPORT_WINDOWS,
-    the group tests of CAR[-1,+1], why no firm was studied (``reason``) and each ticker's sentiment before day 0."""
+    """An event from the marts: ``event`` (name, day0; empty when unknown), the per-ticker table of its own tickers
+    over REPORT_WINDOWS, their group tests of CAR[-1,+1], the verdict sentence per window (``verdicts``), why no firm
+    was studied (``reason``) and each ticker's sentiment before day 0."""
     with warehouse.reader(path) as con:
         info = read.event_info(con, event_id)
         stored = read.event_study(con, event_id)
+        verdicts = read.event_verdicts(con, event_id)
         sentiment = read.sentiment_by_ticker(con, event_id)
     event = pd.DataFrame(
         [{"name": info["name"], "day0": pd.Timestamp(info["day0"])}] if info else [], columns=["name", "day0"]
@@ -70,6 +60,7 @@ def event_report(event_id: str, path: str | Path | None = None) -> dict[str, Any
         "tickers": tickers,
         "tests": tests,
         "reason": reason,
+        "verdicts": [str(v) for v in verdicts["sentence"]],
         "sentiment": sentiment.reset_index(drop=True),
     }
 

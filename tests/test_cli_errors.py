@@ -6,6 +6,7 @@ written directly (no Dagster run), so what is checked is what a user sees.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -139,7 +140,8 @@ def test_study_still_prints_what_it_can(small, tmp_path):
         tmp=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    assert sorted(row.split(",")[0] for row in done.stdout.splitlines()[1:]) == ["AMD", "NVDA"]
+    firms = pd.read_csv(io.StringIO(done.stdout)).query("table == 'firms'")  # the tidy CSV's per-firm rows
+    assert sorted(firms["ticker"].unique()) == ["AMD", "NVDA"]
 
 
 # --------------------------------------------------------------------------------------------- impact ingest

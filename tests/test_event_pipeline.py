@@ -116,11 +116,13 @@ def test_study_command_prints_the_event(demo_warehouse, monkeypatch):
                                  "--warehouse", str(demo_warehouse)])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    by_ticker = {row["ticker"]: row for row in payload["tickers"]}
+    event = payload["samples"][0]  # DeepSeek-R1 names all 12 stocks: one sample, no spillovers
+    assert [s["sample"] for s in payload["samples"]] == ["event"] and len(event["tickers"]) == 12
+    by_ticker = {row["ticker"]: row for row in event["firms"] if row["window"] == "[-1,+1]"}
     stored = _df(demo_warehouse, "SELECT ticker, car FROM mart.event_windows WHERE event_id = 'deepseek-r1-release' "
                                  "AND \"window\" = '[-1,+1]'").set_index("ticker")["car"]
-    assert by_ticker["NVDA"]["CAR[-1,+1] %"] == pytest.approx(100 * stored["NVDA"], rel=1e-12)
-    assert {t["test"] for t in payload["tests"]} >= {"kp_bmp_t", "kp_patell_z"}
+    assert by_ticker["NVDA"]["car"] == pytest.approx(stored["NVDA"], rel=1e-12)  # fractions, not percent
+    assert {t["test"] for t in event["tests"]} >= {"kp_bmp_t", "kp_patell_z"}
 
     table = runner.invoke(app, ["study", "--event", "deepseek-r1-release", "--model", "factors",
                                 "--warehouse", str(demo_warehouse)])

@@ -98,14 +98,15 @@ def test_study_reads_the_stored_study_for_the_stored_configuration(demo_warehous
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    assert payload["source"].startswith("stored study")
+    assert payload["source"]["kind"] == "stored" and payload["source"]["detail"].startswith("stored study")
     fit = _fresh_fit(demo_warehouse, [(0, 0), (-1, 1)])
-    expected = studies.ticker_table(fit.abnormal, fit.windows).set_index("ticker")
-    printed = pd.DataFrame(payload["tickers"]).set_index("ticker")
-    assert list(printed.columns) == list(expected.columns) and sorted(printed.index) == sorted(expected.index)
-    for column in expected.columns:
-        _close(printed.loc[expected.index, column], expected[column])
-    stored = pd.DataFrame(payload["tests"])
+    expected = fit.windows.set_index(["ticker", "window"]).sort_index()
+    event = payload["samples"][0]  # DeepSeek-R1 names every stock: the event sample is all of them
+    printed = pd.DataFrame(event["firms"]).set_index(["ticker", "window"]).sort_index()
+    assert list(printed.index) == list(expected.index)
+    for column in ("car", "car_t", "car_p"):
+        _close(printed[column], expected[column])
+    stored = pd.DataFrame(event["tests"])
     assert list(stored["window"].unique()) == ["[0,0]", "[-1,+1]"] and "kp_bmp_t" in set(stored["test"])
 
     table = CliRunner().invoke(app, ["study", "--event", EVENT, "--window", "-1,1", "--warehouse", str(demo_warehouse)])

@@ -26,13 +26,13 @@ EVENTS = pd.DataFrame(
 )
 
 
-def write_study(path: Path) -> None:
-    """Demo prices of TICKERS and the analyze job's event-study marts for EVENTS, written as the asset does."""
+def write_study(path: Path, events: pd.DataFrame = EVENTS) -> None:
+    """Demo prices of TICKERS and the analyze job's event-study marts for ``events``, written as the asset does."""
     prices = DemoPriceSource().fetch_prices(TICKERS, FIRST, LAST)
     with warehouse.writer(path) as con:
         warehouse.replace_prices(con, prices, FIRST, LAST, TICKERS)
         returns = study.load_returns(con)
-        tables = study.run_event_studies(returns, study.study_pairs(EVENTS, study.stocks_of(returns)))
+        tables = study.run_event_studies(returns, study.study_pairs(events, study.stocks_of(returns)))
         frames = _mart_frames(tables)
         warehouse.replace_tables(con, {table: frames[name] for name, table in STUDY_TABLES.items()})
 

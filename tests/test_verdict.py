@@ -96,22 +96,30 @@ def test_no_robust_test_computable_is_said_not_replaced_by_a_biased_one():
 @pytest.mark.parametrize(
     ("dollars", "expected"),
     [
-        (pd.DataFrame({"ticker": ["NVDA", "MSFT", "AAPL"], "dollar_abnormal": [-589e9, 20e9, 1e12]}), -569e9),
         (
-            pd.DataFrame(
-                {
-                    "ticker": ["NVDA", "NVDA", "NVDA", "MSFT"],
-                    "tau": [-2, -1, 0, 1],
-                    "dollar_change": [5e9, -1e9, -2e9, 4e9],
-                }
-            ),
-            1e9,
+            pd.DataFrame({"ticker": ["NVDA", "MSFT", "META", "AAPL"], "dollar_abnormal": [-589e9, 20e9, 1e9, 1e12]}),
+            -568e9,
         ),
         (
             pd.DataFrame(
-                {"ticker": ["NVDA", "NVDA"], "tau_start": [-1, 0], "tau_end": [1, 0], "dollar_abnormal": [-3e9, -9e9]}
+                {
+                    "ticker": ["NVDA", "NVDA", "NVDA", "MSFT", "META"],
+                    "tau": [-2, -1, 0, 1, 0],
+                    "dollar_change": [5e9, -1e9, -2e9, 4e9, 3e9],
+                }
             ),
-            -3e9,
+            4e9,
+        ),
+        (
+            pd.DataFrame(
+                {
+                    "ticker": ["NVDA", "NVDA", "MSFT", "META"],
+                    "tau_start": [-1, 0, -1, -1],
+                    "tau_end": [1, 0, 1, 1],
+                    "dollar_abnormal": [-3e9, -9e9, 1e9, 0.5e9],
+                }
+            ),
+            -1.5e9,
         ),
     ],
     ids=["totals", "per-session", "per-window"],
@@ -121,6 +129,14 @@ def test_dollars_sum_the_samples_firms_over_the_window(dollars, expected):
     assert row["dollars"] == pytest.approx(expected)
     assert ("abnormal value change" in row["sentence"]) == ("dollar_abnormal" in dollars)
     assert row["sentence"].endswith(f"{'-' if expected < 0 else '+'}${abs(expected) / 1e9:.1f}bn.")
+
+
+def test_a_firm_without_a_market_value_gives_no_dollar_total():
+    missing = pd.DataFrame({"ticker": ["NVDA", "MSFT", "META"], "dollar_abnormal": [-589e9, 20e9, np.nan]})
+    absent = pd.DataFrame({"ticker": ["NVDA", "MSFT"], "dollar_abnormal": [-589e9, 20e9]})
+    for dollars in (missing, absent):
+        row = verdicts(*_frames(), dollars=dollars).iloc[0]
+        assert row["dollars"] is None and "$" not in row["sentence"]
 
 
 def test_without_dollars_the_sentence_has_no_size_in_dollars():

@@ -60,7 +60,8 @@ def verdicts(
     ``caar``, ``clustered``; ``tests``: per window and test ``test``, ``statistic``, ``p_value``,
     ``adjusts_cross_correlation`` (window bounds as ``tau_start``/``tau_end`` or ``start``/``end``).
     ``dollars`` (optional): ``ticker`` with ``dollar_abnormal`` and/or ``dollar_change``, per window when it has
-    window bounds, per session when it has ``tau``, else one total per ticker; summed over the sample's firms.
+    window bounds, per session when it has ``tau``, else one total per ticker; summed over the sample's firms (no
+    total when one of them has no value).
     """
     windows, aggregates, tests = (_bounds(f) for f in (windows, aggregates, tests))
     dollars = _bounds(dollars) if dollars is not None else None
@@ -166,8 +167,8 @@ def _dollars(dollars: pd.DataFrame | None, lo: int, hi: int, tickers: list[str])
     elif "tau" in rows.columns:
         rows = rows[(rows["tau"] >= lo) & (rows["tau"] <= hi)]
     values = rows[column].astype(float)
-    if values.empty or values.isna().all():
-        return None
+    if values.empty or values.isna().any() or set(rows["ticker"]) != set(tickers):
+        return None  # a firm without a market value: no total rather than a partial one
     return column, float(values.sum())
 
 

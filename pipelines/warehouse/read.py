@@ -710,11 +710,14 @@ def event_verdicts(
     con: duckdb.DuckDBPyConnection, event_id: str, sample: str = "event", dollars: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """One verdict per stored window of the event's ``sample`` (``models.event_study.verdict.verdicts``: the sentence,
-    the significant tickers, the group test that counts and why); empty when the event has no stored study.
-    ``dollars`` (ticker, dollar_abnormal/dollar_change) adds the size in dollars."""
+    the significant tickers, the group test that counts and why, the size in % and, where market values are known, in
+    dollars: ``dollars`` (ticker, dollar_abnormal/dollar_change), by default :func:`event_dollar_windows`); empty when
+    the event has no stored study."""
     stored = event_study(con, event_id, sample)
     if stored is None or stored.estimates.empty:
         return pd.DataFrame(columns=verdict.COLUMNS)
+    if dollars is None:
+        dollars = event_dollar_windows(con, event_id)
     return verdict.verdicts(stored.windows, stored.aggregates, stored.tests, dollars=dollars)
 
 
