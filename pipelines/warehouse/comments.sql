@@ -258,3 +258,11 @@ COMMENT ON COLUMN mart.event_dollar_windows.dollar_change IS '(compounded return
 COMMENT ON COLUMN mart.event_dollar_windows.reason IS 'Why the dollar columns are NULL; NULL when they are there.';
 COMMENT ON VIEW mart.event_dollar_totals IS 'Per event and session, the totals of mart.event_dollars across the event''s own tickers (spillovers apart): tickers studied, valued (with a market value), their market value, dollar change and dollar abnormal change (USD).';
 COMMENT ON MACRO TABLE mart.dollar_impact IS 'An event''s dollar moves over sessions [lo, hi] (default day 0) per own ticker, plus a (total) row: market value before lo, dollar change, dollar abnormal change (USD), why any is missing.';
+COMMENT ON COLUMN mart.event_dollar_totals.event_id IS 'core.events.event_id.';
+COMMENT ON COLUMN mart.event_dollar_totals.tau IS 'Trading days relative to day0.';
+COMMENT ON COLUMN mart.event_dollar_totals.date IS 'The session.';
+COMMENT ON COLUMN mart.event_dollar_totals.tickers IS 'The event''s own tickers studied that session.';
+COMMENT ON COLUMN mart.event_dollar_totals.valued IS 'Those with a market value (shares outstanding known).';
+COMMENT ON COLUMN mart.event_dollar_totals.market_value IS 'Their market value going into the session (USD).';
+COMMENT ON COLUMN mart.event_dollar_totals.dollar_change IS 'Their summed dollar change that session (USD).';
+COMMENT ON COLUMN mart.event_dollar_totals.dollar_abnormal IS 'Their summed dollar abnormal change that session (USD).';
