@@ -1,12 +1,15 @@
 """Static event report: one self-contained HTML file (plotly.js embedded, works offline) or PNG images.
 
-Draws the event explorer's figures (``figures.event_figures``) from the same read model as the app.
-Every text from the warehouse is HTML-escaped.
+A summary (the verdict, ``read.event_verdicts``), a methods paragraph (model, windows, which tests count and why),
+the event explorer's figures (``figures.event_figures``, stamped "simulated" on demo data) and the tables, with the
+tests' human names and one formatting of %, t and p (stars at 10/5/1 %). Every text from the warehouse is
+HTML-escaped.
 """
 
 from __future__ import annotations
 
 import html
+import inspect
 import os
 import shutil
 from datetime import UTC, datetime
@@ -17,6 +20,8 @@ import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from dashboards import data, figures
+from models.event_study import significance
+from models.event_study.study import EventStudy
 
 FORMATS = ("html", "png")
 SENTIMENT_SESSIONS = (-1, 1)
@@ -31,56 +36,98 @@ th { text-align: left; border-bottom: 2px solid #dde3e8; padding: 4px 8px; color
 td { border-bottom: 1px solid #eef1f3; padding: 4px 8px; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.negative td:first-child { border-left: 5px solid #c03b3b; } tr.positive td:first-child { border-left: 5px solid #2a9d57; }
 tr.neutral td:first-child { border-left: 5px solid #7f8790; } tr.unscored td:first-child { border-left: 5px solid #b9c0c7; }
+#summary li, #methods li { margin: 4px 0; }
 """
+STARS = ((0.01, "***"), (0.05, "**"), (0.10, "*"))
+"""p below each level gets its stars: *** 1 %, ** 5 %, * 10 %."""
+MODELS = {
+    "market": "the market model (each stock's OLS alpha and beta on {benchmark})",
+    "market-adjusted": "market-adjusted returns (the stock's return minus {benchmark}'s)",
+    "constant-mean": "the constant-mean model (each stock's mean return)",
+    "factors": "a two-factor model (SPY and SMH)",
+}
 
 
 class ReportError(ValueError):
     """The report cannot be written (unknown event, empty warehouse, no image engine)."""
 
 
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def fmt_pct(fraction: object) -> str:
+    """A return as signed percent with two decimals, "+1.23%" ("" when missing)."""
+    return f"{100 * float(fraction):+.2f}%" if _finite(fraction) else ""
+
+
+def fmt_stat(value: object) -> str:
+    """A test statistic with two decimals, "-3.41" ("" when missing)."""
+    return f"{float(value):.2f}" if _finite(value) else ""
+
+
+def stars(p: object) -> str:
+    """*** below 1 %, ** below 5 %, * below 10 %, else nothing."""
+    return next((mark for level, mark in STARS if _finite(p) and float(p) < level), "")
+
+
+def fmt_p(p: object) -> str:
+    """A p-value with three decimals and its stars, "0.012 **", "<0.001 ***" ("" when missing)."""
+    if not _finite(p):
+        return ""
+    shown = "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+    return f"{shown} {stars(p)}".rstrip()
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float):
-        return "" if not np.isfinite(value) else f"{value:.4f}"
+        return "" if not np.isfinite(value) else f"{value:.2f}"
     return html.escape(str(value))
 
 
-def _html_table(frame: pd.DataFrame, row_classes: list[str] | None = None) -> str:
+def _html_table(
+    frame: pd.DataFrame,
+    row_classes: list[str] | None = None,
+    numeric: tuple[str, ...] = (),
+    titles: dict[str, list[str]] | None = None,
+) -> str:
+    """``frame`` as a table: ``numeric`` columns (and numbers) right-aligned, ``titles`` per column a hover text per row."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for i, row in enumerate(frame.itertuples(index=False)):
         cls = f' class="{row_classes[i]}"' if row_classes else ""
-        cells = "".join(
-            f'<td class="num">{_cell(v)}</td>'
-            if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-            else f"<td>{_cell(v)}</td>"
-            for v in row
-        )
-        rows.append(f"<tr{cls}>{cells}</tr>")
+        cells = []
+        for column, v in zip(frame.columns, row, strict=True):
+            number = column in numeric or (isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+            title = (titles or {}).get(column)
+            hover = f' title="{html.escape(title[i])}"' if title else ""
+            align = ' class="num"' if number else ""
+            cells.append(f"<td{align}{hover}>{_cell(v)}</td>")
+        rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _tables(bundle: dict) -> dict[str, pd.DataFrame]:
+    """The report's tables with every number already formatted (% and t two decimals, p three with stars)."""
     windows = bundle["windows"]
-    firm = (
-        windows.pivot_table(index="ticker", columns="window", values=["car", "car_t", "car_p"], sort=False)
-        if not windows.empty
-        else None
-    )
     per_firm = pd.DataFrame()
-    if firm is not None:
-        for label in dict.fromkeys(windows["window"]):
-            per_firm[f"CAR{label} %"] = (100 * firm[("car", label)]).round(2)
-            per_firm[f"t{label}"] = firm[("car_t", label)].round(2)
-            per_firm[f"p{label}"] = firm[("car_p", label)].round(4)
-        per_firm = per_firm.sort_values(per_firm.columns[0]).rename_axis("ticker").reset_index()
-    tests = bundle["tests"]
+    if not windows.empty:
+        firm = windows.pivot_table(index="ticker", columns="window", values=["car", "car_t", "car_p"], sort=False)
+        labels = list(dict.fromkeys(windows["window"]))
+        firm = firm.sort_values(("car", labels[0]))
+        per_firm = pd.DataFrame({"ticker": firm.index})
+        for label in labels:
+            per_firm[f"CAR{label}"] = [fmt_pct(v) for v in firm[("car", label)]]
+            per_firm[f"t{label}"] = [fmt_stat(v) for v in firm[("car_t", label)]]
+            per_firm[f"p{label}"] = [fmt_p(v) for v in firm[("car_p", label)]]
+    tests = _ordered_tests(bundle["tests"])
     group = (
         pd.DataFrame(
             {
                 "window": tests["window"],
-                "test": tests["test"],
-                "statistic": tests["statistic"].round(3),
-                "p": tests["p_value"].round(4),
+                "test": [significance.display_label(t) for t in tests["test"]],
+                "statistic": [fmt_stat(v) for v in tests["statistic"]],
+                "p": [fmt_p(v) for v in tests["p_value"]],
                 "n": tests["n"],
                 "robust to cross-correlation": tests["adjusts_cross_correlation"].map(lambda b: "yes" if b else "no"),
             }
@@ -106,8 +153,70 @@ def _tables(bundle: dict) -> dict[str, pd.DataFrame]:
         else pd.DataFrame()
     )
     sentiment = bundle["sentiment"].rename(columns={"mean_score": "mean score"})
-    sentiment["mean score"] = sentiment["mean score"].round(3)
+    if "mean score" in sentiment:
+        sentiment["mean score"] = [f"{v:+.2f}" if _finite(v) else "" for v in sentiment["mean score"]]
     return {"per_firm": per_firm, "group": group, "headlines": news, "sentiment": sentiment}
+
+
+def _ordered_tests(tests: pd.DataFrame) -> pd.DataFrame:
+    """The group tests, windows in the study's order and tests in the registry's within each."""
+    if tests.empty:
+        return tests
+    windows = {w: i for i, w in enumerate(dict.fromkeys(tests["window"]))}
+    rank = [(windows[w], significance.order(t)) for w, t in zip(tests["window"], tests["test"], strict=True)]
+    return tests.iloc[sorted(range(len(tests)), key=rank.__getitem__)].reset_index(drop=True)
+
+
+def _model(bundle: dict) -> str:
+    """The expected-return model of the stored study (market when none is stored)."""
+    estimates = bundle["estimates"]
+    return str(next(iter(estimates["model"].dropna()), "market")) if "model" in estimates else "market"
+
+
+def summary_html(verdicts: pd.DataFrame) -> str:
+    """The verdict: one sentence per window (``read.event_verdicts``), or why there is none."""
+    if verdicts is None or verdicts.empty:
+        return (
+            "<p class='muted'>No verdict: the event has no stored study (run <code>impact analyze</code>, or its "
+            "tickers have no prices around day 0).</p>"
+        )
+    items = "".join(f"<li>{html.escape(str(sentence))}</li>" for sentence in verdicts["sentence"])
+    return f"<ul>{items}</ul>"
+
+
+def methods_html(bundle: dict) -> str:
+    """How the numbers were made: the expected-return model and its estimation window, the event windows, and
+    each test with when it is valid (firms sharing day 0: only cross-correlation-robust tests count)."""
+    parameters = inspect.signature(EventStudy).parameters
+    lo, hi = parameters["estimation_window"].default
+    minimum = parameters["min_estimation_obs"].default
+    described = MODELS.get(_model(bundle), _model(bundle)).format(benchmark=bundle["benchmark"])
+    windows = list(dict.fromkeys(bundle["windows"]["window"])) if not bundle["windows"].empty else []
+    aggregates = bundle["aggregates"]
+    clustered = bool(aggregates["clustered"].any()) if "clustered" in aggregates and len(aggregates) else None
+    if clustered is None:
+        dependence = ""
+    elif clustered:
+        dependence = (
+            " The event's firms share day 0, so their abnormal returns are cross-correlated: tests that ignore that "
+            "overstate significance, and only the tests robust to cross-correlation below count for the group."
+        )
+    else:
+        dependence = (
+            " The event's firms have different day 0s, so cross-correlation does not bias the tests and all of them "
+            "are valid."
+        )
+    robust = [t.display_label for t in significance.REGISTRY.values() if t.robust_to_clustering]
+    plain = [t.display_label for t in significance.REGISTRY.values() if not t.robust_to_clustering]
+    return (
+        f"<p>Abnormal returns are daily returns minus {html.escape(described)}, estimated over trading days "
+        f"[{lo},{hi}] before day 0 (at least {minimum} valid returns, else the firm is left out). Cumulative "
+        f"abnormal returns (CAR) are summed over the event windows {html.escape(', '.join(windows) or 'none')}; each "
+        f"firm's t uses the forecast-error-corrected variance, and p is two-sided.{html.escape(dependence)}</p>"
+        f"<ul><li>Valid when firms share day 0 (robust to cross-correlation): {html.escape('; '.join(robust))}.</li>"
+        f"<li>Valid only when the firms' event days differ (independent firms): {html.escape('; '.join(plain))}.</li>"
+        "<li>p-values: *** below 1 %, ** below 5 %, * below 10 %.</li></ul>"
+    )
 
 
 def format_scores(scores: list[dict]) -> str:
@@ -122,14 +231,18 @@ def format_scores(scores: list[dict]) -> str:
 
 
 def load_event(event_id: str, warehouse_path: str | Path | None = None) -> tuple[dict, dict]:
-    """The event's bundle (with ``sentiment``: per ticker over SENTIMENT_SESSIONS) and the warehouse status, or
-    ReportError naming what is missing."""
+    """The event's bundle (with ``sentiment``: per ticker over SENTIMENT_SESSIONS, and ``verdicts``) and the warehouse
+    status, or ReportError naming what is missing."""
     store = data.open_store(warehouse_path, wait_s=30.0)
     try:
         bundle = data.event_bundle(store, event_id).value
         status = data.status(store).value
         if bundle is not None:
-            bundle = {**bundle, "sentiment": data.event_sentiment(store, event_id, *SENTIMENT_SESSIONS).value}
+            bundle = {
+                **bundle,
+                "sentiment": data.event_sentiment(store, event_id, *SENTIMENT_SESSIONS).value,
+                "verdicts": data.event_verdicts(store, event_id),
+            }
     except data.WarehouseBusy as error:
         raise ReportError(str(error)) from error
     if bundle is None:
@@ -148,7 +261,7 @@ def load_event(event_id: str, warehouse_path: str | Path | None = None) -> tuple
 def render_html(bundle: dict, status: dict) -> str:
     """The report as one HTML document with plotly.js inline."""
     event = bundle["event"]
-    figs = figures.event_figures(bundle, titles="report")
+    figs = _figures(bundle, status)
     tables = _tables(bundle)
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
@@ -164,8 +277,13 @@ def render_html(bundle: dict, status: dict) -> str:
         f"<h1>{html.escape(event['name'])}</h1>",
         f"<p class='muted'>event {html.escape(event['event_id'])} · day 0 {pd.Timestamp(event['day0']):%Y-%m-%d} "
         f"({html.escape(str(event['day0_rule']))}) · {html.escape(str(event['kind']))} · {html.escape(str(event['origin']))} · "
-        f"tickers {html.escape(', '.join(event['tickers']))} · market model vs {html.escape(bundle['benchmark'])}</p>",
+        f"tickers {html.escape(', '.join(event['tickers']))} · {html.escape(_model(bundle))} model vs "
+        f"{html.escape(bundle['benchmark'])}</p>",
         f"<p>{html.escape(event.get('description') or '')}</p>",
+        "<h2>Summary</h2>",
+        f"<div id='summary'>{summary_html(bundle.get('verdicts', pd.DataFrame()))}</div>",
+        "<h2>Methods</h2>",
+        f"<div id='methods'>{methods_html(bundle)}</div>",
     ]
     for name, fig in figs.items():
         parts.append(
@@ -179,10 +297,21 @@ def render_html(bundle: dict, status: dict) -> str:
                 config={"displaylogo": False, "responsive": True},
             )
         )
-    parts.append("<h2>Per-firm CAR tests (market model, forecast-error-corrected t)</h2>")
-    parts.append(_html_table(tables["per_firm"]) if not tables["per_firm"].empty else "<p class='muted'>none</p>")
-    parts.append("<h2>Group tests</h2>")
-    parts.append(_html_table(tables["group"]) if not tables["group"].empty else "<p class='muted'>none</p>")
+    parts.append("<h2>Per-firm cumulative abnormal returns (CAR, t, p)</h2>")
+    numeric = tuple(c for c in tables["per_firm"].columns if c != "ticker")
+    parts.append(
+        _html_table(tables["per_firm"], numeric=numeric)
+        if not tables["per_firm"].empty
+        else "<p class='muted'>none</p>"
+    )
+    parts.append("<h2>Group tests (robust to cross-correlation: valid when the firms share day 0)</h2>")
+    stored = _ordered_tests(bundle["tests"])["test"] if len(bundle["tests"]) else []
+    ids = {"test": [f"{t} (mart.event_tests.test)" for t in stored]} if len(stored) else {}
+    parts.append(
+        _html_table(tables["group"], numeric=("statistic", "p"), titles=ids)
+        if not tables["group"].empty
+        else "<p class='muted'>none</p>"
+    )
     lo, hi = SENTIMENT_SESSIONS
     parts.append(
         f"<h2>Headline sentiment per ticker, sessions {lo:+d}..{hi:+d} (each headline scored for each company it "
@@ -202,6 +331,12 @@ def render_html(bundle: dict, status: dict) -> str:
         f"<p class='muted'>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by ai-market-impact.</p></body></html>"
     )
     return "".join(parts)
+
+
+def _figures(bundle: dict, status: dict) -> dict:
+    """The event's figures as the report draws them, stamped "simulated" when the data is the demo's."""
+    figs = figures.event_figures(bundle, titles="report")
+    return {name: figures.mark_simulated(fig) for name, fig in figs.items()} if status.get("demo") else figs
 
 
 def _image_engine_env() -> None:
@@ -234,7 +369,7 @@ def build_report(
     folder.mkdir(parents=True, exist_ok=True)
     _image_engine_env()
     written = []
-    for name, fig in figures.event_figures(bundle, titles="report").items():
+    for name, fig in _figures(bundle, status).items():
         path = folder / f"{stem}-{name}.png"
         try:
             fig.write_image(str(path), width=1100, height=fig.layout.height or 440, scale=1)
