@@ -99,6 +99,7 @@ def _study_warehouse(path: Path) -> None:
         for ticker, closes in {
             "NVDA": [147.22, 142.62, 118.42, 128.99],
             "MSFT": [446.2, 444.06, 434.56, 447.2],
+            "SPY": [609.75, 607.97, 599.37, 604.52],  # the benchmark: the explorer's price paths need it
         }.items():
             warehouse.replace_prices(
                 con, _bars(ticker, dict(zip(days, closes, strict=True))), date(2025, 1, 23), date(2025, 1, 28), [ticker]
@@ -159,6 +160,9 @@ def test_dollar_marts(tmp_path: Path) -> None:
             con.execute("SELECT sum(dollar_change) FROM mart.event_dollars").fetchall()[0][0]
         )
         assert read.event_dollars(con, "unknown") is None
+        bundle = read.event(con, "e1")  # what the explorer and the report read
+        assert bundle is not None and bundle["dollars"]["ticker"].tolist() == ["NVDA", "MSFT"]
+        assert set(bundle["dollar_windows"]["window"]) == {"[-1,+1]"}
         spot = read.spotlight(con)
         assert (
             spot is not None

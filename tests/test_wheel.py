@@ -17,7 +17,7 @@ from setuptools import find_packages
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "pipelines", "models", "dashboards")
-DATA = ("events.yaml", "companies.yaml", "demo/calibration.json", "demo/headlines.csv")
+DATA = ("events.yaml", "companies.yaml", "demo/calibration.json", "demo/headlines.csv", "demo/shares.yaml")
 MODEL = (
     "minilm-target.json",
     "minilm-target.safetensors",

@@ -351,7 +351,9 @@ def _price_paths(
 def event(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
     """Everything shown about one event (None when unknown): ``event`` (metadata), ``benchmark``, normalised
     ``prices`` over PRICE_WINDOW, the stored study (``estimates``, ``abnormal`` with 95% CAR bands, per-firm
-    ``windows``, ``aggregates``, group ``tests``) and its ``headlines`` (see :func:`event_headlines`)."""
+    ``windows``, ``aggregates``, group ``tests``), its ``headlines`` (see :func:`event_headlines`) and its ``dollars``
+    per ticker on day 0 and ``dollar_windows`` per window (:func:`event_dollars`, :func:`event_dollar_windows`; None
+    before the analysis wrote them)."""
     info = event_info(con, event_id)
     if info is None:
         return None
@@ -401,6 +403,8 @@ def event(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
         "tests": tests,
         "estimates": estimates,
         "headlines": event_headlines(con, event_id),
+        "dollars": event_dollars(con, event_id),
+        "dollar_windows": event_dollar_windows(con, event_id),
     }
 
 
