@@ -140,6 +140,8 @@ def _report(outcomes: list[tuple[str, RunOutcome]], warehouse_file: Path | None)
                 line = dollar_line(DEEPSEEK_EVENT, warehouse_file)
                 if line:
                     console.print(line, soft_wrap=True)
+                for sentence in report["verdicts"]:
+                    console.print(f"Verdict {sentence}", soft_wrap=True, highlight=False)
                 _print_frame("Group tests, CAR[-1,+1] (robust_to_clustering: valid when firms share day0)", report["tests"])
                 if not report["sentiment"].empty:
                     _print_frame("Headline sentiment FOR each ticker, sessions -5..0 (relevance-weighted mean score, -1..1)",

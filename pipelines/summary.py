@@ -38,8 +38,8 @@ def analysis_line(path: str | Path | None = None) -> str:
 
 def event_report(event_id: str, path: str | Path | None = None) -> dict[str, Any]:
     """An event from the marts: ``event`` (name, day0; empty when unknown), the per-ticker table of its own tickers
-    over REPORT_WINDOWS, their group tests of CAR[-1,+1], the verdict sentence per window (``verdicts``), why no firm
-    was studied (``reason``) and each ticker's sentiment before day 0."""
+    over REPORT_WINDOWS, their group tests of CAR[-1,+1], the verdict of each of REPORT_WINDOWS (``verdicts``), why
+    no firm was studied (``reason``) and each ticker's sentiment before day 0."""
     with warehouse.reader(path) as con:
         info = read.event_info(con, event_id)
         stored = read.event_study(con, event_id)
@@ -60,7 +60,7 @@ def event_report(event_id: str, path: str | Path | None = None) -> dict[str, Any
         "tickers": tickers,
         "tests": tests,
         "reason": reason,
-        "verdicts": [str(v) for v in verdicts["sentence"]],
+        "verdicts": [str(v.sentence) for v in verdicts.itertuples() if (v.tau_start, v.tau_end) in REPORT_WINDOWS],
         "sentiment": sentiment.reset_index(drop=True),
     }
 

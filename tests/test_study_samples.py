@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import study, warehouse
+from pipelines import study, summary, warehouse
 from pipelines.assets.events import STUDY_TABLES, _mart_frames
 from pipelines.sources.demo_market import DemoPriceSource
 from pipelines.warehouse import read, schema
@@ -158,3 +158,9 @@ def test_migration_3_empties_the_study_marts_of_older_files(tmp_path):
     write_study(path)  # the next analyze fills them again
     with warehouse.reader(path) as con:
         assert read.event_study(con, "chips").tickers == ["AMD", "NVDA"]
+
+
+def test_the_demo_summary_carries_the_verdict_of_its_windows(small):
+    report = summary.event_report("chips", small)
+    assert [v.split(":")[0] for v in report["verdicts"]] == ["CAR[0,0]", "CAR[-1,+1]"]
+    assert all("META" not in v and "MSFT" not in v for v in report["verdicts"])
