@@ -32,6 +32,7 @@ import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from models.calendar import sessions  # noqa: E402
 from pipelines import warehouse  # noqa: E402
 from pipelines.sources.intraday import validate_bars  # noqa: E402
 
@@ -87,6 +88,7 @@ def main() -> None:
 
     with warehouse.writer(folder / "write.duckdb"):
         pass  # the layout, once: not the write's cost
+    sessions(DAY, DAY)  # the NYSE calendar, built once per process (seconds): not the write's cost either
     with timed("2. validate_bars + replace_bars_intraday (the write alone)", base["s"]), \
             warehouse.writer(folder / "write.duckdb") as con:
         written = store.replace_bars_intraday(con, validate_bars(raw, "files", "1m"), DAY, DAY, names, "1m")

@@ -10,6 +10,7 @@ estimated one (else beta 1: market-adjusted). :func:`timing` says when the news 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -66,36 +67,62 @@ def timing(announced_at: pd.Timestamp | None, day0: date) -> tuple[str, str]:
     return label, note
 
 
-def _price_at(bars: pd.DataFrame, at: pd.Timestamp, step: pd.Timedelta) -> tuple[pd.Timestamp, float] | None:
-    """The last traded price at ``at``: the close of the last bar that ended by then (None if none did)."""
-    done = bars[bars["ts"] + step <= at]
-    if done.empty:
-        return None
-    last = done.iloc[-1]
-    return last["ts"] + step, float(last["close"])
+@dataclass(frozen=True)
+class _Bars:
+    """One ticker's bars of day0 as arrays sorted by start (ts: nanoseconds since the epoch, UTC)."""
+
+    ts: np.ndarray
+    session: np.ndarray
+    open: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+
+    def where(self, mask: np.ndarray) -> _Bars:
+        return _Bars(self.ts[mask], self.session[mask], self.open[mask], self.low[mask], self.close[mask])
 
 
-def _points(bars: pd.DataFrame, opens: pd.Timestamp, closes: pd.Timestamp, after: pd.Timestamp | None,
-            step: pd.Timedelta, intraday_news: bool) -> dict[str, tuple[pd.Timestamp, float] | None]:
-    """(time, price) of each measure for one ticker's bars of day0 (sorted by ts)."""
-    regular = bars[bars["session"] == "regular"]
-    pre = bars[bars["session"] == "pre"]
-    if after is not None:
-        pre = pre[pre["ts"] + step > after]
-    start = after if intraday_news else opens
+def _split(bars: pd.DataFrame) -> dict[str, _Bars]:
+    """The bars per ticker as arrays (one conversion for the whole frame, not one per ticker and measure)."""
+    ts = bars["ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
+    tickers = bars["ticker"].to_numpy(dtype=object)
+    order = np.lexsort((ts, tickers))
+    columns = [ts[order], bars["session"].to_numpy(dtype=object)[order]] + [
+        bars[c].to_numpy(dtype=float)[order] for c in ("open", "low", "close")]
+    names = tickers[order]
+    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]]) if len(names) else np.array([], dtype=int)
+    ends = np.r_[starts[1:], len(names)]
+    return {names[a]: _Bars(*(c[a:b] for c in columns)) for a, b in zip(starts, ends, strict=True)}
+
+
+def _stamp(ns: int) -> pd.Timestamp:
+    return pd.Timestamp(int(ns), tz="UTC")
+
+
+def _price_at(bars: _Bars, at: int, step: int) -> tuple[pd.Timestamp, float] | None:
+    """The last traded price at ``at`` (ns): the close of the last bar that ended by then (None if none did)."""
+    i = int(np.searchsorted(bars.ts + step, at, side="right")) - 1
+    return None if i < 0 else (_stamp(bars.ts[i] + step), float(bars.close[i]))
+
+
+def _points(bars: _Bars, opens: int, closes: int, after: int | None, step: int,
+            intraday_news: bool) -> dict[str, tuple[pd.Timestamp, float] | None]:
+    """(time, price) of each measure for one ticker's bars of day0 (times in ns)."""
+    regular = bars.where(bars.session == "regular")
+    pre = bars.where((bars.session == "pre") & (bars.ts + step > (after if after is not None else 0)))
+    start = after if intraday_news and after is not None else opens
     points: dict[str, tuple[pd.Timestamp, float] | None] = dict.fromkeys(MEASURES)
     if not intraday_news:
-        if len(pre):
-            low = pre.loc[pre["low"].idxmin()]
-            points["premarket_low"] = (low["ts"], float(low["low"]))
-        if len(regular) and regular["ts"].iloc[0] == opens:
-            points["open"] = (opens, float(regular["open"].iloc[0]))
+        if len(pre.ts):
+            i = int(np.argmin(pre.low))
+            points["premarket_low"] = (_stamp(pre.ts[i]), float(pre.low[i]))
+        if len(regular.ts) and regular.ts[0] == opens:
+            points["open"] = (_stamp(opens), float(regular.open[0]))
     for measure, minutes in (("first_30m", 30), ("first_60m", 60)):
-        at = start + pd.Timedelta(minutes=minutes)
+        at = start + minutes * 60 * 10**9
         if at <= closes:
             points[measure] = _price_at(regular, at, step)
-    if len(regular) and regular["ts"].iloc[-1] + step >= closes:
-        points["close"] = (closes, float(regular["close"].iloc[-1]))
+    if len(regular.ts) and regular.ts[-1] + step >= closes:
+        points["close"] = (_stamp(closes), float(regular.close[-1]))
     return points
 
 
@@ -118,19 +145,19 @@ def reaction(
     is a row with NULL price and move.
     """
     label, note = timing(announced_at, day0)
-    opens, closes = regular_hours(day0)
-    step = pd.Timedelta(minutes=interval_minutes)
+    opens, closes = (t.value for t in regular_hours(day0))
+    step = interval_minutes * 60 * 10**9
     stamp = None if announced_at is None or pd.isna(announced_at) else pd.Timestamp(announced_at).tz_convert("UTC")
     intraday_news = label == "regular hours"
-    after = stamp if stamp is not None and stamp > opens - pd.Timedelta(hours=5, minutes=30) else None
-    ref_default = previous_session(day0)
-    ref_at_close = regular_hours(ref_default)[1]
-    by_ticker = {t: frame.sort_values("ts") for t, frame in bars.groupby("ticker", sort=False)}
+    after = stamp.value if stamp is not None and stamp.value > opens - (5 * 60 + 30) * 60 * 10**9 else None
+    ref_at_close = regular_hours(previous_session(day0))[1]
+    by_ticker = _split(bars)
+    nothing = _Bars(*(np.array([]) for _ in range(5)))
 
     def reference(ticker: str) -> tuple[pd.Timestamp, float] | None:
-        frame = by_ticker.get(ticker)
         if intraday_news:
-            return None if frame is None else _price_at(frame[frame["session"] == "regular"], stamp, step)
+            frame = by_ticker.get(ticker, nothing)
+            return _price_at(frame.where(frame.session == "regular"), stamp.value, step)
         close = previous_close.get(ticker)
         return None if close is None or not np.isfinite(close) else (ref_at_close, float(close))
 
@@ -149,7 +176,7 @@ def reaction(
             point, bench = points[measure], bench_points[measure]
             ret = point[1] / ref[1] - 1 if point and ref else np.nan
             if measure == "premarket_low":  # the benchmark over the same minutes: up to the ticker's low
-                bench = _price_at(by_ticker.get(benchmark, bars.iloc[:0]), point[0] + step, step) if point else None
+                bench = _price_at(by_ticker.get(benchmark, nothing), point[0].value + step, step) if point else None
             bench_ret = bench[1] / bench_ref[1] - 1 if bench and bench_ref else np.nan
             b = float(beta) if has_beta else 1.0
             rows.append({

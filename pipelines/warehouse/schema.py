@@ -154,21 +154,20 @@ CREATE TABLE IF NOT EXISTS raw.ingestions (
     run_id       VARCHAR
 );
 
--- Intraday bars as each source delivered them (duplicated minutes dropped); one row per (source, ticker, interval, ts).
+-- Intraday bars as each source delivered them (duplicated minutes dropped); one row per (source, ticker, interval, ts),
+-- kept by the write (pipelines/warehouse/intraday.py), not by a key: an index would cost more than the load.
 CREATE TABLE IF NOT EXISTS raw.bars_intraday (
     source VARCHAR NOT NULL, ticker VARCHAR NOT NULL, "interval" VARCHAR NOT NULL, ts TIMESTAMPTZ NOT NULL,
     date DATE NOT NULL, session VARCHAR NOT NULL,
     open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL, volume BIGINT NOT NULL,
-    ingested_at TIMESTAMPTZ NOT NULL, run_id VARCHAR,
-    PRIMARY KEY (source, ticker, "interval", ts)
+    ingested_at TIMESTAMPTZ NOT NULL, run_id VARCHAR
 );
 
 -- Intraday bars per ticker and interval, stamped with their start in UTC; session 'pre' | 'regular' | 'post'.
 CREATE TABLE IF NOT EXISTS core.bars_intraday (
     ticker VARCHAR NOT NULL, ts TIMESTAMPTZ NOT NULL, "interval" VARCHAR NOT NULL,
     open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL, volume BIGINT NOT NULL,
-    session VARCHAR NOT NULL, date DATE NOT NULL, source VARCHAR NOT NULL, ingested_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (ticker, "interval", ts)
+    session VARCHAR NOT NULL, date DATE NOT NULL, source VARCHAR NOT NULL, ingested_at TIMESTAMPTZ NOT NULL
 );
 
 -- The reaction in event time per firm-event and measure (models/intraday.py), from the intraday bars.
