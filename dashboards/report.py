@@ -14,6 +14,7 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import SupportsFloat, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from plotly.offline import get_plotlyjs
 from dashboards import data, figures
 from models.event_study import significance
 from models.event_study.study import EventStudy
+from pipelines.warehouse.read import money
 
 FORMATS = ("html", "png")
 SENTIMENT_SESSIONS = (-1, 1)
@@ -52,7 +54,8 @@ class ReportError(ValueError):
     """The report cannot be written (unknown event, empty warehouse, no image engine)."""
 
 
-def _finite(value: object) -> bool:
+def _finite(value: object) -> TypeGuard[SupportsFloat]:
+    """A number that is not NaN or infinite (booleans are not numbers here)."""
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
@@ -120,6 +123,8 @@ def _tables(bundle: dict) -> dict[str, pd.DataFrame]:
             per_firm[f"CAR{label}"] = [fmt_pct(v) for v in firm[("car", label)]]
             per_firm[f"t{label}"] = [fmt_stat(v) for v in firm[("car_t", label)]]
             per_firm[f"p{label}"] = [fmt_p(v) for v in firm[("car_p", label)]]
+        for column, values in _dollar_columns(bundle, labels).items():
+            per_firm[column] = per_firm["ticker"].map(values).fillna("")
     tests = _ordered_tests(bundle["tests"])
     group = (
         pd.DataFrame(
@@ -304,6 +309,7 @@ def render_html(bundle: dict, status: dict) -> str:
         if not tables["per_firm"].empty
         else "<p class='muted'>none</p>"
     )
+    parts.append(dollar_total_html(bundle))
     parts.append("<h2>Group tests (robust to cross-correlation: valid when the firms share day 0)</h2>")
     stored = _ordered_tests(bundle["tests"])["test"] if len(bundle["tests"]) else []
     ids = {"test": [f"{t} (mart.event_tests.test)" for t in stored]} if len(stored) else {}
@@ -377,3 +383,34 @@ def build_report(
             raise ReportError(f"cannot write {path}: {error} (install kaleido and chromium)") from error
         written.append(path)
     return written
+
+
+def _dollar_columns(bundle: dict, labels: list[str]) -> dict[str, pd.Series]:
+    """Per ticker, formatted: the day-0 dollar change and each stored window's CAR in dollars (the dollar marts)."""
+    columns: dict[str, pd.Series] = {}
+    dollars, windows = bundle.get("dollars"), bundle.get("dollar_windows")
+    if dollars is not None:
+        columns["$ day 0"] = dollars.set_index("ticker")["dollar_change"].map(money)
+    if windows is not None:
+        for label in labels:
+            chosen = windows.loc[windows["window"] == label]
+            if len(chosen):
+                columns[f"$ CAR{label}"] = chosen.set_index("ticker")["dollar_abnormal"].map(money)
+    return columns
+
+
+def dollar_total_html(bundle: dict) -> str:
+    """The event's own tickers together on day 0: market value moved and its abnormal part, or why it is unknown."""
+    dollars = bundle.get("dollars")
+    own = dollars[dollars["own"]] if dollars is not None else pd.DataFrame()
+    if own.empty or own["dollar_change"].isna().all():
+        return "<p class='muted' id='dollar-total'>Market value: shares outstanding unknown for these tickers.</p>"
+    valued = own.dropna(subset=["dollar_change"])
+    text = (
+        f"Total of the event's {len(valued)} of {len(own)} tickers with a market value: day 0 "
+        f"{money(valued['dollar_change'].sum())} ({money(valued['dollar_abnormal'].sum())} abnormal)"
+    )
+    missing = own[own["dollar_change"].isna()]
+    if len(missing):
+        text += "; no market value for " + ", ".join(f"{r.ticker} ({r.reason})" for r in missing.itertuples())
+    return f"<p id='dollar-total'>{html.escape(text)}.</p>"
