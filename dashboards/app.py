@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 import dash
-from dash import Input, Output, State, dcc, html
+from dash import MATCH, Input, Output, State, dcc, html
 
 from dashboards import data
 from dashboards.components import nav, parse_query
@@ -40,37 +40,60 @@ def _routes() -> tuple[dict[str, ModuleType], ModuleType]:
     return routes, PAGES[0].load()
 
 
-def create_app(warehouse_path: str | Path | None = None, *, wait_s: float = 1.5, poll_ms: int = 3000,
-               hosts: Iterable[str] = LOOPBACK_HOSTS) -> dash.Dash:
+def create_app(
+    warehouse_path: str | Path | None = None,
+    *,
+    wait_s: float = 1.5,
+    poll_ms: int = 3000,
+    hosts: Iterable[str] = LOOPBACK_HOSTS,
+) -> dash.Dash:
     """The dashboard over ``warehouse_path`` (default: $IMPACT_WAREHOUSE or data/warehouse.duckdb), read-only,
     answering requests for ``hosts`` only, with the security headers of :mod:`dashboards.security`."""
     store = data.open_store(warehouse_path, wait_s=wait_s)
-    app = dash.Dash(__name__, title=TITLE, suppress_callback_exceptions=True, update_title=None,  # type: ignore[arg-type]
-                    assets_folder=str(ASSETS))
+    app = dash.Dash(
+        __name__,
+        title=TITLE,
+        suppress_callback_exceptions=True,
+        update_title=None,  # type: ignore[arg-type]
+        assets_folder=str(ASSETS),
+    )
     app.index_string = INDEX
     app.impact_store = store  # type: ignore[attr-defined]
-    app.layout = html.Div([
-        dcc.Location(id="url"),
-        nav(TITLE, [(page.path, page.name) for page in PAGES]),
-        html.Div(id="demo-banner"),
-        html.Div(id="busy-banner"),
-        html.Div(id="page", className="page"),
-        dcc.Interval(id="poll", interval=poll_ms),
-        dcc.Interval(id="page-retry", interval=2000, disabled=True),
-    ])
+    app.layout = html.Div(
+        [
+            dcc.Location(id="url"),
+            nav(TITLE, [(page.path, page.name) for page in PAGES]),
+            html.Div(id="demo-banner"),
+            html.Div(id="busy-banner"),
+            html.Div(id="page", className="page"),
+            dcc.Interval(id="poll", interval=poll_ms),
+            dcc.Interval(id="page-retry", interval=2000, disabled=True),
+        ]
+    )
     routes, default = _routes()
 
-    @app.callback(Output("page", "children"), Output("page-retry", "disabled"),
-                  Input("url", "pathname"), Input("page-retry", "n_intervals"), State("url", "search"))
+    @app.callback(
+        Output("page", "children"),
+        Output("page-retry", "disabled"),
+        Input("url", "pathname"),
+        Input("page-retry", "n_intervals"),
+        State("url", "search"),
+    )
     def render_page(pathname: str | None, _retry: int | None, search: str | None):
         try:
             return routes.get(pathname or "", default).layout(store, parse_query(search)), True
         except data.WarehouseBusy:
-            return html.Div("The warehouse is being refreshed by a pipeline run — this page loads as soon as it is "
-                            "readable again.", className="card refreshing"), False
+            return html.Div(
+                "The warehouse is being refreshed by a pipeline run — this page loads as soon as it is readable again.",
+                className="card refreshing",
+            ), False
 
-    @app.callback(Output("demo-banner", "children"), Output("busy-banner", "children"),
-                  Input("poll", "n_intervals"), Input("url", "pathname"))
+    @app.callback(
+        Output("demo-banner", "children"),
+        Output("busy-banner", "children"),
+        Input("poll", "n_intervals"),
+        Input("url", "pathname"),
+    )
     def banners(_n: int | None, _path: str | None):
         busy = store.busy()
         try:
@@ -78,12 +101,38 @@ def create_app(warehouse_path: str | Path | None = None, *, wait_s: float = 1.5,
             demo = status["demo"]
         except data.WarehouseBusy:
             demo = False
-        demo_banner = html.Div(
-            "SIMULATED DEMO DATA — prices and headlines in this warehouse are simulated (source = 'demo'), not market data.",
-            className="banner-demo", id="demo-banner-text") if demo else None
-        busy_banner = html.Div("A pipeline run is writing to the warehouse: showing the last data read; pages refresh "
-                               "when it finishes.", className="banner-busy", id="busy-banner-text") if busy else None
+        demo_banner = (
+            html.Div(
+                "SIMULATED DEMO DATA — prices and headlines in this warehouse are simulated (source = 'demo'), not market data.",
+                className="banner-demo",
+                id="demo-banner-text",
+            )
+            if demo
+            else None
+        )
+        busy_banner = (
+            html.Div(
+                "A pipeline run is writing to the warehouse: showing the last data read; pages refresh "
+                "when it finishes.",
+                className="banner-busy",
+                id="busy-banner-text",
+            )
+            if busy
+            else None
+        )
         return demo_banner, busy_banner
+
+    @app.callback(
+        Output({"type": "csv-download", "table": MATCH}, "data"),
+        Input({"type": "csv-button", "table": MATCH}, "n_clicks"),
+        State({"type": "csv-data", "table": MATCH}, "data"),
+        prevent_initial_call=True,
+    )
+    def download_csv(clicks: int | None, payload: dict | None):
+        """Every table's "Download CSV" button (components.table): the CSV its page stored beside it."""
+        if not clicks or not payload:
+            return dash.no_update
+        return {"content": payload["csv"], "filename": payload["filename"], "type": "text/csv", "base64": False}
 
     for module in dict.fromkeys(routes.values()):
         module.register(app, store)

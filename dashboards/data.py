@@ -26,11 +26,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from dashboards import refit
 from pipelines.errors import WarehouseError
 from pipelines.warehouse import connection, read
-
-DEFAULT_WINDOW = "[-1,+1]"
-"""The test window the event explorer opens on."""
 
 
 class WarehouseBusy(RuntimeError):
@@ -98,6 +96,20 @@ class Store:
                 self._cache.popitem(last=False)
         return Result(value)
 
+    def compute(self, name: str, fn: Callable[..., object], *params: object) -> object:
+        """``fn(*params)`` (no connection: work on values already read), cached per warehouse version like a read."""
+        key = (self.version(), ("compute", name, params))
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = fn(*params)
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return value
+
     def busy(self) -> bool:
         """True while a writer holds the file (checked without waiting)."""
         try:
@@ -138,6 +150,44 @@ def events(store: Store) -> Result:
 def event_bundle(store: Store, event_id: str) -> Result:
     """Everything the explorer and the report show for one event (None when the event is unknown)."""
     return store.read("event", read.event, event_id)
+
+
+def event_prices(store: Store, event_id: str, names: Sequence[str], benchmark: str, span: tuple[int, int]) -> Result:
+    """Normalised prices of ``names`` and the benchmark over sessions ``span`` around the event's day 0."""
+    return store.read("event_prices", read.event_prices, event_id, tuple(names), benchmark, tuple(span))
+
+
+def returns(store: Store) -> Result:
+    """Daily returns of every ticker (one column each): what the event explorer re-fits a study on."""
+    return store.read("returns", read.returns)
+
+
+def event_view(store: Store, event_id: str, choice: refit.Choice) -> tuple[dict | None, str | None]:
+    """The event as the user chose to see it (``refit.Choice``) and, when the stored study does not hold that
+    choice, why it was re-fitted here (None: the stored study). (None, None) when the event is unknown.
+    Raises refit.WindowError for windows that cannot be fitted."""
+    bundle = event_bundle(store, event_id).value
+    if bundle is None:
+        return None, None
+    refit.check_choice(choice.window, choice.estimation)
+    reason = refit.refit_reason(bundle, choice)
+    if reason is not None:
+        panel = returns(store).value
+        bundle = _refit(store, event_id, bundle, panel, choice)
+    span = (min(read.PRICE_WINDOW[0], choice.window[0]), max(read.PRICE_WINDOW[1], choice.window[1]))
+    names = list(choice.focus) or list(bundle["event"]["tickers"])
+    prices = event_prices(store, event_id, names, bundle["benchmark"], span).value
+    return {**bundle, "prices": prices if prices is not None else bundle["prices"]}, reason
+
+
+def _refit(store: Store, event_id: str, bundle: dict, panel: pd.DataFrame, choice: refit.Choice) -> dict:
+    """The re-fitted view, cached per warehouse version and (event, choice): a fit takes a second, a redraw none."""
+    return store.compute("refit", lambda _event, _choice: refit.refit(bundle, panel, choice), event_id, choice)  # type: ignore[return-value]
+
+
+def event_verdicts(store: Store, event_id: str) -> pd.DataFrame:
+    """One sentence per stored window of the event's own sample (window, tau_start, tau_end, sentence, ...)."""
+    return store.read("event_verdicts", read.event_verdicts, event_id, "event").value
 
 
 def event_sentiment(store: Store, event_id: str, lo: int, hi: int) -> Result:

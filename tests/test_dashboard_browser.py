@@ -7,6 +7,7 @@ and skip when IMPACT_SKIP_BROWSER=1. The report tests need no browser, only the 
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import shutil
@@ -28,11 +29,20 @@ from pipelines.runner import run_job
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path(os.environ.get("IMPACT_CHROMIUM", "/usr/bin/chromium"))
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TICKERS = ["NVDA", "MSFT", "META", "AVGO", "AMD", "SPY"]
 START, END = date(2024, 1, 2), date(2025, 3, 31)
 XSS_TITLE = "<script>window.__xss = 1</script> Nvidia <b>headline</b> with markup"
+STORY_URL = "https://news.example.com/nvidia-story"
+JS_TITLE = "Nvidia story behind a javascript: link"
 PAGE_TIMEOUT_MS = 30_000
 
 pytestmark = pytest.mark.slow
@@ -55,8 +65,13 @@ def demo_warehouse(tmp_path_factory) -> Path:
         con.execute("DELETE FROM core.headline_sentiment; DELETE FROM mart.daily_sentiment")
         con.execute(
             "INSERT INTO core.headlines VALUES ('xss-test', DATE '2025-01-26', DATE '2025-01-27', "
-            "TIMESTAMPTZ '2025-01-26 20:00:00+00', ?, NULL, NULL, 'Test Wire', ['NVDA'], 'demo', ?)",
-            [XSS_TITLE, datetime.now(UTC)],
+            "TIMESTAMPTZ '2025-01-26 20:00:00+00', ?, NULL, ?, 'Test Wire', ['NVDA'], 'demo', ?)",
+            [XSS_TITLE, STORY_URL, datetime.now(UTC)],
+        )
+        con.execute(
+            "INSERT INTO core.headlines VALUES ('js-url-test', DATE '2025-01-26', DATE '2025-01-27', "
+            "TIMESTAMPTZ '2025-01-26 21:00:00+00', ?, NULL, 'javascript:window.__xss = 2', 'Test Wire', ['NVDA'], 'demo', ?)",
+            [JS_TITLE, datetime.now(UTC)],
         )
     return path
 
@@ -107,12 +122,17 @@ def browser():
     if os.environ.get("IMPACT_SKIP_BROWSER") == "1":
         pytest.skip("IMPACT_SKIP_BROWSER=1: browser tests skipped")
     if not CHROMIUM.is_file():
-        pytest.fail(f"chromium not found at {CHROMIUM}: install it (apt-get install -y chromium) "
-                    "or set IMPACT_SKIP_BROWSER=1 to skip the browser tests", pytrace=False)
+        pytest.fail(
+            f"chromium not found at {CHROMIUM}: install it (apt-get install -y chromium) "
+            "or set IMPACT_SKIP_BROWSER=1 to skip the browser tests",
+            pytrace=False,
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("the playwright package is missing: uv pip install playwright (never `playwright install`)", pytrace=False)
+        pytest.fail(
+            "the playwright package is missing: uv pip install playwright (never `playwright install`)", pytrace=False
+        )
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         yield chromium
@@ -121,7 +141,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     tab = context.new_page()
     tab.set_default_timeout(PAGE_TIMEOUT_MS)
     errors: list[str] = []
@@ -160,19 +180,49 @@ def _wait_graph(tab, graph_id: str, predicate: str = "gd => gd.data && gd.data.l
 
 def _wait_text(tab, selector: str, text: str) -> None:
     """Wait until the element exists and its text contains ``text``."""
-    tab.wait_for_function("([sel, text]) => { const el = document.querySelector(sel); return el && el.innerText.includes(text); }",
-                          arg=[selector, text])
+    tab.wait_for_function(
+        "([sel, text]) => { const el = document.querySelector(sel); return el && el.innerText.includes(text); }",
+        arg=[selector, text],
+    )
 
 
-def _choose(tab, dropdown_id: str, value: str, chosen: str) -> None:
-    """Choose ``value`` in a dcc.Dropdown and wait until the JS predicate ``chosen`` holds (the page followed).
+def _open_menu(tab, menu_id: str) -> None:
+    """Click a dcc.Dropdown open (its trigger button carries the id)."""
+    tab.click(f"#{menu_id}")
+    tab.wait_for_selector(".dash-dropdown-content .dash-dropdown-search")
 
-    The choice goes through Dash's own ``set_props``, which triggers the same callbacks as a user's pick;
-    typing into the menu proved racy in headless chromium on a loaded CI box (the menu closed under it).
-    """
-    tab.wait_for_function("() => window.dash_clientside && window.dash_clientside.set_props")
-    tab.evaluate("([id, value]) => window.dash_clientside.set_props(id, {value})", [dropdown_id, value])
-    tab.wait_for_function(chosen, timeout=30_000)
+
+def _pick(tab, menu_id: str, typed: str, chosen: str) -> None:
+    """Choose in a menu as a user does: click it open, type right away (no pause), press Enter; then wait until
+    the JS predicate ``chosen`` holds (the page followed)."""
+    tab.click(f"#{menu_id}")
+    tab.keyboard.type(typed)
+    tab.wait_for_function("text => (document.querySelector('.dash-dropdown-search') || {}).value === text", arg=typed)
+    tab.keyboard.press("Enter")
+    tab.wait_for_function(chosen, timeout=60_000)
+    tab.keyboard.press("Escape")
+    tab.wait_for_selector(".dash-dropdown-content", state="detached")
+
+
+def _type_into(tab, input_id: str, text: str) -> None:
+    """Replace a text box's value by typing, then Enter (the boxes update on Enter or when they lose focus)."""
+    tab.click(f"#{input_id}")
+    tab.keyboard.press("Control+A")
+    tab.keyboard.type(text)
+    tab.keyboard.press("Enter")
+
+
+def _simulated(tab, graph_id: str) -> bool:
+    return tab.evaluate(
+        "id => (document.querySelector('#' + id + ' .js-plotly-plot').layout.annotations || [])"
+        ".some(a => a.text === 'SIMULATED DATA')",
+        graph_id,
+    )
+
+
+def _legend(tab, graph_id: str) -> set[str]:
+    """The names of a graph's traces shown in its legend."""
+    return {t["name"] for t in _traces(tab, graph_id) if not t["name"].endswith((" upper", " lower"))}
 
 
 def test_overview_shows_banner_spotlight_and_freshness(page, server):
@@ -200,48 +250,220 @@ def test_event_explorer_renders_and_follows_the_chosen_event(page, server):
     assert "DeepSeek-R1" in page.inner_text("#event-title")
     ar = _traces(page, "event-ar")[0]
     day0 = dict(zip(ar["x"], ar["y"], strict=True))
-    assert day0["NVDA"] < -10 and "***" in ar["text"][ar["x"].index("NVDA")]
+    assert day0["NVDA"] < -10 and "*" in ar["text"][ar["x"].index("NVDA")]  # CAR[-1,+1], the window it opens on
+    assert "CAR[-1,+1] per firm, day 0 2025-01-27" in _title(page, "event-ar")
     names = {t["name"] for t in _traces(page, "event-prices")}
     assert {"NVDA", "SPY (benchmark)"} <= names
     assert "BMP t, Kolari-Pynnönen adjusted" in page.inner_text("#group-table")
     assert "Corrado rank" in page.inner_text("#group-table")
     assert "NVDA" in page.inner_text("#firm-table")
-    # The hostile headline is shown as text and never runs.
+    # The hostile headline is shown as text and never runs; its title links to its story; a javascript: URL is no link.
     assert XSS_TITLE in page.inner_text("#event-headlines")
     assert page.evaluate("() => window.__xss") is None
+    assert page.get_attribute(f'#event-headlines a.headline-title[href="{STORY_URL}"]', "target") == "_blank"
+    assert page.locator("#event-headlines a.headline-title", has_text=JS_TITLE).count() == 0
+    assert JS_TITLE in page.inner_text("#event-headlines")
+    # Every figure of demo data says it is simulated.
+    assert all(_simulated(page, graph) for graph in ("event-prices", "event-ar", "event-car"))
+    # The verdict: one sentence per stored window, the chosen one ([-1,+1]) first.
+    _wait_text(page, "#event-verdict", "moved significantly")
+    verdict = page.inner_text("#event-verdict")
+    assert verdict.startswith("[-1,+1]:") and "[0,0]:" in verdict and "[-5,+5]:" in verdict
     _shot(page, "events")
 
-    _choose(page, "event-select", "msft-meta-q4-2024-earnings",
-            "() => (document.querySelector('#event-title') || {}).innerText?.includes('Microsoft and Meta')")
-    _wait_text(page, "#event-title", "Microsoft and Meta")
-    _wait_graph(page, "event-ar", "gd => !gd.data[0].x.includes('AMD') || gd.data[0].x.length > 0")
+    # Another event by real clicks and typing: open the menu, type right away, Enter.
+    _pick(
+        page,
+        "event-select",
+        "Microsoft and Meta",
+        "() => (document.querySelector('#event-title') || {}).innerText?.includes('Microsoft and Meta')",
+    )
+    _wait_graph(page, "event-ar", "gd => gd.layout.title.text.includes('2025-01-30')")
     assert "2025-01-30" in page.inner_text("#event-header")
     after = dict(zip(*[_traces(page, "event-ar")[0][k] for k in ("x", "y")], strict=True))
     assert after != day0
-    assert "Abnormal return on day 0 (2025-01-30)" in _title(page, "event-ar")
+    assert "CAR[-1,+1] per firm, day 0 2025-01-30" in _title(page, "event-ar")
+    # The URL follows the selection.
+    page.wait_for_function("() => location.search.includes('event=msft-meta-q4-2024-earnings')")
+    assert "tickers=NVDA,MSFT,META" in page.url and "window=-1,1" in page.url
     assert page.errors == []
 
 
+def test_menus_show_ten_rows_inline_checkboxes_and_filter_what_is_typed_after_a_click(page, server):
+    page.goto(server.url + "/events?event=deepseek-r1-release")
+    _wait_graph(page, "event-car")
+    _open_menu(page, "event-select")
+    rows = page.evaluate("""() => { const c = document.querySelector('.dash-dropdown-content'), r = c.getBoundingClientRect();
+        return Array.from(c.querySelectorAll('.dash-dropdown-option')).filter(o => {
+            const b = o.getBoundingClientRect(); return b.top >= r.top && b.bottom <= r.bottom + 1; }).length; }""")
+    total = page.locator(".dash-dropdown-content .dash-dropdown-option").count()
+    assert total >= 20 and rows >= 10, f"{rows} of {total} events visible"
+    # The search box has the focus: what is typed lands there and filters.
+    page.wait_for_function("() => document.activeElement.classList.contains('dash-dropdown-search')", timeout=3000)
+    page.keyboard.type("deepseek")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.dash-dropdown-content .dash-dropdown-option').length < 10"
+    )
+    shown = page.locator(".dash-dropdown-content .dash-dropdown-option").all_inner_texts()
+    assert shown and all("deepseek" in text.lower() for text in shown)
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".dash-dropdown-content", state="detached")
+    # A multi-select menu: each checkbox sits on its label's line, not above it.
+    _open_menu(page, "event-tickers")
+    boxes = page.evaluate("""() => Array.from(document.querySelectorAll('.dash-dropdown-content .dash-dropdown-option')).map(o => {
+        const b = o.getBoundingClientRect(); return {height: b.height, text: o.innerText}; })""")
+    assert len(boxes) == 6
+    for box in boxes:
+        assert box["height"] < 45, box  # one line per option
+    _shot(page, "menu-tickers")
+    page.keyboard.press("Escape")
+    assert page.errors == []
+
+
+def test_focus_tickers_drive_every_chart_and_the_url(page, server):
+    page.goto(server.url + "/events?event=deepseek-r1-release")
+    _wait_graph(page, "event-car")
+    assert _legend(page, "event-car") == {"NVDA", "MSFT", "META", "AVGO", "AMD"}  # MSFT kept, not only the six largest
+    prices = _traces(page, "event-prices")
+    colours = page.evaluate(
+        "() => document.querySelector('#event-prices .js-plotly-plot')._fullData.map(t => t.line.color)"
+    )
+    assert len(set(colours)) == len(prices)
+    # Untick AVGO by typing its name into the open menu and Enter.
+    _pick(page, "event-tickers", "AVGO", "() => location.search.includes('tickers=NVDA,MSFT,META,AMD&')")
+    _wait_graph(page, "event-car", "gd => !gd.data.some(t => t.name === 'AVGO')")
+    assert _legend(page, "event-car") == {"NVDA", "MSFT", "META", "AMD"}
+    assert {t["name"] for t in _traces(page, "event-prices")} == {"NVDA", "MSFT", "META", "AMD", "SPY (benchmark)"}
+    _wait_graph(page, "event-ar", "gd => !gd.data[0].x.includes('AVGO')")
+    assert sorted(_traces(page, "event-ar")[0]["x"]) == ["AMD", "META", "MSFT", "NVDA"]
+    assert page.errors == []
+
+
+def test_windows_typed_freely_refit_and_say_so(page, server):
+    page.goto(server.url + "/events?event=deepseek-r1-release")
+    _wait_graph(page, "event-car")
+    page.wait_for_selector("#event-stored")
+    _type_into(page, "event-window", "-2,+3")
+    _wait_text(page, "#event-refit", "Re-fitted")
+    assert "[-2,+3] is not among" in page.inner_text("#event-refit")
+    _wait_graph(
+        page, "event-car", "gd => gd._fullData.some(t => t.name === 'NVDA' && t.x.length === 6 && t.x[0] === -2)"
+    )
+    assert "CAR[-2,+3] per firm" in _title(page, "event-ar")
+    assert "[-2,+3]" in page.inner_text("#firm-table") and "BMP t" in page.inner_text("#group-table")
+    page.wait_for_function("() => location.search.includes('window=-2,3')")
+    _type_into(page, "event-estimation", "-150,-11")
+    _wait_text(page, "#event-refit", "estimation window [-150,-11]")
+    page.wait_for_function("() => location.search.includes('estimation=-150,-11')")
+    _shot(page, "events-refit")
+    # A window the study cannot fit: a clear note, the stored study shown.
+    _type_into(page, "event-estimation", "-150,+1")
+    _wait_text(page, "#event-window-error", "must end before the event window")
+    page.wait_for_selector("#event-stored")
+    _type_into(page, "event-estimation", "-250,-11")
+    _type_into(page, "event-window", "-1,+1")
+    page.wait_for_function("() => document.querySelector('#event-window-error').innerText === ''")
+    page.wait_for_selector("#event-stored")
+    assert page.errors == []
+
+
+def test_a_url_restores_the_selection_and_an_unknown_event_is_an_error(page, server):
+    page.goto(server.url + "/events?event=msft-meta-q4-2024-earnings&tickers=NVDA,AMD&window=0,1")
+    _wait_graph(page, "event-car", "gd => gd.data.length > 0 && gd.layout.title.text.includes('[0,+1]')")
+    assert "Microsoft and Meta" in page.inner_text("#event-title")
+    assert _legend(page, "event-car") == {"NVDA", "AMD"}
+    assert page.input_value("#event-window") == "0,+1"
+    assert "CAR[0,+1] per firm" in _title(page, "event-ar")
+    page.goto(server.url + "/events?event=no-such-event")
+    _wait_text(page, "#event-error", "No event 'no-such-event'")
+    _wait_graph(page, "event-ar", "gd => (gd.layout.annotations || []).some(a => a.text.includes('pick an event'))")
+    assert "DeepSeek" not in page.inner_text("#event-header")
+    assert page.errors == []
+
+
+def test_every_table_downloads_as_csv_marked_simulated(page, server):
+    page.goto(server.url + "/events?event=deepseek-r1-release")
+    page.wait_for_selector("#firm-table")
+    with page.expect_download() as info:
+        page.locator("#event-firm-tests button.csv-button").click()
+    download = info.value
+    assert download.suggested_filename == "firm-tests-deepseek-r1-release_-1_1-SIMULATED.csv"
+    rows = list(csv.DictReader(Path(download.path()).read_text(encoding="utf-8").splitlines()))
+    assert list(rows[0]) == ["data", "event_id", "ticker", "window", "tau_start", "tau_end", "ar_day0", "car", "t", "p"]
+    nvda = next(row for row in rows if row["ticker"] == "NVDA")
+    assert nvda["data"] == "SIMULATED (demo)" and nvda["window"] == "[-1,+1]"
+    assert float(nvda["car"]) == pytest.approx(-0.11, abs=0.01)  # a fraction, not a percentage
+    with page.expect_download() as info:
+        page.locator("#event-group-tests button.csv-button").click()
+    group = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "kp_bmp_t" in group and "BMP t, Kolari-Pynnönen adjusted" in group
+    page.goto(server.url + "/")
+    page.wait_for_selector("#freshness-table")
+    assert page.locator("button.csv-button").count() == 2  # the universe and the freshness tables
+    with page.expect_download() as info:
+        page.locator("#freshness-table ~ button.csv-button").click()
+    assert info.value.suggested_filename == "freshness-SIMULATED.csv"
+    assert page.errors == []
+
+
+def _click_day(tab, graph_id: str, day: str) -> None:
+    """A real mouse click on the price row of a date-axis chart, at ``day``."""
+    x, y = tab.evaluate(
+        """([id, day]) => { const gd = document.querySelector('#' + id + ' .js-plotly-plot'), L = gd._fullLayout;
+            const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+            return [box.left + L.xaxis.d2p(day + ' 12:00'), box.top + box.height / 2]; }""",
+        [graph_id, day],
+    )
+    tab.mouse.move(x - 5, y)
+    tab.mouse.move(x, y, steps=3)  # as a hand does: the pointer arrives, the hover settles, then the click
+    tab.wait_for_timeout(300)
+    tab.mouse.click(x, y)
+
+
 def test_ticker_view_candles_ticker_switch_and_click_a_day(page, server):
-    page.goto(server.url + "/ticker?ticker=NVDA")
+    page.goto(server.url + "/ticker?ticker=NVDA&start=2024-12-02&end=2025-03-31")
     _wait_graph(page, "ticker-chart")
     traces = _traces(page, "ticker-chart")
     assert traces[0]["type"] == "candlestick" and "events" in {t["name"] for t in traces}
     assert _title(page, "ticker-chart").startswith("NVDA")
     assert "sentiment not computed yet" in page.evaluate(
-        "() => document.querySelector('#ticker-chart .js-plotly-plot').layout.annotations.map(a => a.text).join('|')")
+        "() => document.querySelector('#ticker-chart .js-plotly-plot').layout.annotations.map(a => a.text).join('|')"
+    )
+    assert _simulated(page, "ticker-chart")
+    # DeepSeek-R1 (curated) and NVDA's detected move share 2025-01-27: stacked, both visible.
+    events = next(t for t in traces if t["name"] == "events")
+    same_day = [y for x, y in zip(events["x"], events["y"], strict=True) if str(x).startswith("2025-01-27")]
+    assert len(same_day) == 2 and len(set(same_day)) == 2
+    # Closed days leave no gap: weekends and the NYSE holidays (2025-01-09, 2025-01-20) are range breaks.
+    breaks = page.evaluate("() => document.querySelector('#ticker-chart .js-plotly-plot').layout.xaxis.rangebreaks")
+    assert {"2025-01-09", "2025-01-20"} <= set(breaks[1]["values"])
+    # The axis titles do not overlap.
+    boxes = page.evaluate("""() => ['g-ytitle', 'g-y2title', 'g-y3title'].map(c => {
+        const b = document.querySelector('#ticker-chart .' + c).getBoundingClientRect(); return [b.top, b.bottom]; })""")
+    assert len(boxes) == 3
+    for (top1, bottom1), (top2, bottom2) in zip(boxes, boxes[1:], strict=False):
+        assert bottom1 <= top2 or bottom2 <= top1, boxes
     _shot(page, "ticker")
 
-    # Click DeepSeek-R1's session on the chart: that day's NVDA headlines, the hostile one as text.
-    page.evaluate("""() => { const gd = document.querySelector('#ticker-chart .js-plotly-plot');
-        const i = gd.data[0].x.findIndex(x => String(x).startsWith('2025-01-27'));
-        gd.emit('plotly_click', {points: [{x: gd.data[0].x[i], curveNumber: 0, pointNumber: i, pointIndex: i}]}); }""")
+    # A real click on DeepSeek-R1's session: that day's NVDA headlines, the hostile one as text.
+    _click_day(page, "ticker-chart", "2025-01-27")
     _wait_text(page, "#ticker-headlines-title", "2025-01-27")
     assert XSS_TITLE in page.inner_text("#ticker-headlines")
     assert page.evaluate("() => window.__xss") is None
+    # A click on a session without news selects that session, not a neighbour with news.
+    quiet = page.evaluate("""() => { const gd = document.querySelector('#ticker-chart .js-plotly-plot');
+        const news = new Set((gd.data.find(t => t.name.startsWith('headlines')) || {x: []}).x.map(x => String(x).slice(0, 10)));
+        return gd.data[0].x.map(x => String(x).slice(0, 10)).find(d => d >= '2025-02-03' && !news.has(d)); }""")
+    assert quiet, "no session without news in February"
+    _click_day(page, "ticker-chart", quiet)
+    _wait_text(page, "#ticker-headlines-title", quiet)
 
-    _choose(page, "ticker-select", "MSFT",
-            "() => document.querySelector('#ticker-chart .js-plotly-plot').layout.title.text.startsWith('MSFT')")
+    _pick(
+        page,
+        "ticker-select",
+        "MSFT",
+        "() => document.querySelector('#ticker-chart .js-plotly-plot').layout.title.text.startsWith('MSFT')",
+    )
     assert _traces(page, "ticker-chart")[0]["type"] == "candlestick"
     assert page.errors == []
 
@@ -255,7 +477,6 @@ SENTIMENT = textwrap.dedent("""
                                                          "sentiment": SentimentResource()})
     assert result.success
 """)
-
 
 
 def test_sentiment_page_says_not_computed_then_uses_the_tables_once_present(page, server, demo_warehouse):
@@ -304,11 +525,21 @@ RUN = textwrap.dedent("""
 def test_pages_keep_answering_while_a_dagster_run_writes(page, server, demo_warehouse):
     """A real Dagster run (prices, then the analysis) writes the warehouse from another process
     while pages load; every load answers, and the run is never blocked."""
-    run = subprocess.Popen([sys.executable, "-c", RUN, str(demo_warehouse), ",".join(TICKERS)], cwd=ROOT,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        [sys.executable, "-c", RUN, str(demo_warehouse), ",".join(TICKERS)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     loads, during, saw_busy = 0, 0, False
     try:
-        paths = ["/", "/events?event=deepseek-r1-release", "/ticker?ticker=META", "/events?event=msft-meta-q4-2024-earnings"]
+        paths = [
+            "/",
+            "/events?event=deepseek-r1-release",
+            "/ticker?ticker=META",
+            "/events?event=msft-meta-q4-2024-earnings",
+        ]
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             running = run.poll() is None
@@ -338,14 +569,16 @@ def test_pages_keep_answering_while_a_dagster_run_writes(page, server, demo_ware
 
 # --- the static report (no browser needed for HTML) ---------------------------------------------------
 
+
 def test_report_html_is_self_contained_and_escapes_headlines(demo_warehouse, tmp_path):
     from typer.testing import CliRunner
 
     from pipelines.commands.dashboard import app
 
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(app, ["report", "--event", "deepseek-r1-release", "--out", str(out),
-                                      "--warehouse", str(demo_warehouse)])
+    result = CliRunner().invoke(
+        app, ["report", "--event", "deepseek-r1-release", "--out", str(out), "--warehouse", str(demo_warehouse)]
+    )
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "DeepSeek-R1" in text and "SIMULATED DEMO DATA" in text
@@ -360,15 +593,19 @@ def test_report_html_is_self_contained_and_escapes_headlines(demo_warehouse, tmp
     assert "kp_bmp_t" in text and "corrado_rank" in text
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "report-deepseek-r1-release.html").write_text(text, encoding="utf-8")
-    missing = CliRunner().invoke(app, ["report", "--event", "no-such-event", "--out", str(tmp_path / "x.html"),
-                                       "--warehouse", str(demo_warehouse)])
+    missing = CliRunner().invoke(
+        app,
+        ["report", "--event", "no-such-event", "--out", str(tmp_path / "x.html"), "--warehouse", str(demo_warehouse)],
+    )
     assert missing.exit_code == 1 and not (tmp_path / "x.html").exists()
 
 
 def test_report_png_writes_one_image_per_figure(demo_warehouse, tmp_path, browser):
     from dashboards.report import build_report
 
-    written = build_report("deepseek-r1-release", tmp_path / "deepseek.png", format="png", warehouse_path=demo_warehouse)
+    written = build_report(
+        "deepseek-r1-release", tmp_path / "deepseek.png", format="png", warehouse_path=demo_warehouse
+    )
     assert [p.name for p in written] == ["deepseek-prices.png", "deepseek-ar.png", "deepseek-car.png"]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000

@@ -22,8 +22,15 @@ def _prices() -> pd.DataFrame:
     rows = []
     for ticker, slope in (("NVDA", -2.0), ("META", 1.0), ("SPY", -0.5)):
         for tau in range(-3, 4):
-            rows.append({"ticker": ticker, "tau": tau, "date": pd.Timestamp("2025-01-27") + pd.offsets.BDay(tau),
-                         "index": 100 + slope * (tau + 1), "ret": slope / 100})
+            rows.append(
+                {
+                    "ticker": ticker,
+                    "tau": tau,
+                    "date": pd.Timestamp("2025-01-27") + pd.offsets.BDay(tau),
+                    "index": 100 + slope * (tau + 1),
+                    "ret": slope / 100,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -43,8 +50,14 @@ def test_price_paths_one_line_per_ticker_benchmark_dashed_last():
 
 
 def test_ar_bars_percent_sorted_with_significance():
-    frame = pd.DataFrame({"ticker": ["META", "NVDA", "MSFT"], "ar": [0.0417, -0.1449, -0.0045],
-                          "t": [2.29, -5.76, -0.45], "p": [0.0232, 2.6e-8, 0.6507]})
+    frame = pd.DataFrame(
+        {
+            "ticker": ["META", "NVDA", "MSFT"],
+            "ar": [0.0417, -0.1449, -0.0045],
+            "t": [2.29, -5.76, -0.45],
+            "p": [0.0232, 2.6e-8, 0.6507],
+        }
+    )
     fig = figures.ar_bars(frame, title="AR day 0", highlight=["NVDA"])
     bar = fig.data[0]
     assert list(bar.x) == ["NVDA", "MSFT", "META"]
@@ -72,7 +85,9 @@ def test_car_paths_bands_and_order():
     for ticker, step in (("NVDA", -0.02), ("META", 0.01), ("AMD", 0.0)):
         for i, tau in enumerate(range(-2, 3)):
             car = step * (i + 1)
-            rows.append({"ticker": ticker, "tau": tau, "ar": step, "car": car, "car_lo": car - 0.01, "car_hi": car + 0.01})
+            rows.append(
+                {"ticker": ticker, "tau": tau, "ar": step, "car": car, "car_lo": car - 0.01, "car_hi": car + 0.01}
+            )
     fig = figures.car_paths(pd.DataFrame(rows), tickers=["NVDA", "META"])
     assert len(fig.data) == 6  # upper, lower (filled), line per ticker
     upper, lower, line = fig.data[:3]
@@ -85,16 +100,27 @@ def test_car_paths_bands_and_order():
 
 def test_ticker_chart_candles_events_escaped_and_sentiment_states():
     days = pd.bdate_range("2025-01-21", periods=5)
-    prices = pd.DataFrame({"date": days, "open": [10, 11, 12, 11, 10.0], "high": [11, 12, 13, 12, 11.0],
-                           "low": [9, 10, 11, 10, 9.0], "close": [11, 12, 11, 10, 10.5], "volume": [100] * 5,
-                           "ret": [0.0, 0.09, -0.08, -0.09, 0.05], "ar": [0.0, 0.05, -0.04, -0.1, 0.01]})
+    prices = pd.DataFrame(
+        {
+            "date": days,
+            "open": [10, 11, 12, 11, 10.0],
+            "high": [11, 12, 13, 12, 11.0],
+            "low": [9, 10, 11, 10, 9.0],
+            "close": [11, 12, 11, 10, 10.5],
+            "volume": [100] * 5,
+            "ret": [0.0, 0.09, -0.08, -0.09, 0.05],
+            "ar": [0.0, 0.05, -0.04, -0.1, 0.01],
+        }
+    )
     events = pd.DataFrame({"day0": [days[3]], "name": [XSS], "origin": ["curated"]})
     counts = pd.DataFrame({"date": [days[1], days[3]], "n_headlines": [2, 5]})
     fig = figures.ticker_chart(prices, "NVDA", events, None, counts)
     kinds = [t.type for t in fig.data]
     assert kinds[0] == "candlestick" and list(fig.data[0].close) == [11, 12, 11, 10, 10.5]
     marker = next(t for t in fig.data if t.name == "events")
-    assert list(marker.text) == ["&lt;script&gt;window.__xss = 1&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"]
+    assert list(marker.text) == [
+        "&lt;script&gt;window.__xss = 1&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt; [curated]"
+    ]
     assert marker.y[0] == pytest.approx(1.04 * 12)
     news = next(t for t in fig.data if t.name.startswith("headlines"))
     assert list(news.customdata) == [2, 5]
@@ -120,11 +146,15 @@ def test_fit_line_matches_numpy_and_degenerate_inputs_are_nan():
 
 
 def test_sentiment_scatter_traces_fit_line_and_title():
-    frame = pd.DataFrame({
-        "ticker": ["NVDA"] * 3 + ["META"] * 3, "date": pd.bdate_range("2025-01-06", periods=6),
-        "mean_score": [-0.8, 0.0, 0.6, -0.2, 0.3, 0.9], "ar": [-0.05, 0.0, 0.02, -0.01, 0.01, 0.03],
-        "n_headlines": [3, 1, 2, 1, 1, 4],
-    })
+    frame = pd.DataFrame(
+        {
+            "ticker": ["NVDA"] * 3 + ["META"] * 3,
+            "date": pd.bdate_range("2025-01-06", periods=6),
+            "mean_score": [-0.8, 0.0, 0.6, -0.2, 0.3, 0.9],
+            "ar": [-0.05, 0.0, 0.02, -0.01, 0.01, 0.03],
+            "n_headlines": [3, 1, 2, 1, 1, 4],
+        }
+    )
     fig = figures.sentiment_scatter(frame)
     assert [t.name for t in fig.data] == ["META", "NVDA", "OLS fit"]
     r = np.corrcoef(frame["mean_score"], frame["ar"])[0, 1]
@@ -149,10 +179,16 @@ def test_session_bars_and_escaping_of_names():
     assert [t.name for t in fig.data] == ["return", "abnormal return"]
     assert list(fig.data[0].y) == pytest.approx([-2.0, 1.0])
     assert "<script>" not in fig.data[0].x[0] and fig.data[0].x[0].startswith("&lt;script&gt;")
-    assert figures.stars(0.001) == "***" and figures.stars(0.07) == "*" and figures.stars(0.5) == "" and figures.stars(np.nan) == ""
+    assert (
+        figures.stars(0.001) == "***"
+        and figures.stars(0.07) == "*"
+        and figures.stars(0.5) == ""
+        and figures.stars(np.nan) == ""
+    )
 
 
 # --- the data layer --------------------------------------------------------------------------------
+
 
 def _tiny_warehouse(path, sentiment: bool = False) -> None:
     """Two tickers on five sessions, daily ARs, and optionally mart.daily_sentiment rows from two models."""
@@ -162,18 +198,24 @@ def _tiny_warehouse(path, sentiment: bool = False) -> None:
         for ticker, base in (("NVDA", 100.0), ("SPY", 500.0)):
             for i, day in enumerate(days):
                 close = base * (1 + 0.01 * i)
-                con.execute("INSERT INTO core.prices VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1.0, 0.0, 'demo', ?)",
-                            [ticker, day.date(), close, close * 1.01, close * 0.99, close, close, 1000, now])
+                con.execute(
+                    "INSERT INTO core.prices VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1.0, 0.0, 'demo', ?)",
+                    [ticker, day.date(), close, close * 1.01, close * 0.99, close, close, 1000, now],
+                )
                 if ticker == "NVDA":
-                    con.execute("INSERT INTO mart.daily_abnormal_returns VALUES (?, ?, 'SPY', 0.01, 0.0, ?, ?, 0, 1, 0.02, 240, ?)",
-                                [ticker, day.date(), 0.001 * (i - 2), 0.05 * (i - 2), now])
+                    con.execute(
+                        "INSERT INTO mart.daily_abnormal_returns VALUES (?, ?, 'SPY', 0.01, 0.0, ?, ?, 0, 1, 0.02, 240, ?)",
+                        [ticker, day.date(), 0.001 * (i - 2), 0.05 * (i - 2), now],
+                    )
         if sentiment:
             for i, day in enumerate(days):
                 for model, score in (("head", 0.2 * (i - 2)), ("fewshot", -0.1)):
                     if model == "fewshot" and i > 1:
                         continue  # the head model has more rows: it is the one shown
-                    con.execute("INSERT INTO mart.daily_sentiment VALUES ('NVDA', ?, ?, 'v1', 3, 2, 1, ?, 0.2, 0.3, NULL, NULL)",
-                                [day.date(), model, score])
+                    con.execute(
+                        "INSERT INTO mart.daily_sentiment VALUES ('NVDA', ?, ?, 'v1', 3, 2, 1, ?, 0.2, 0.3, NULL, NULL)",
+                        [day.date(), model, score],
+                    )
 
 
 def test_sentiment_returns_picks_one_model_and_joins_abnormal_returns(tmp_path):
@@ -219,7 +261,9 @@ def test_reads_answer_from_cache_while_a_writer_holds_the_file_then_refresh(tmp_
     before = data.tickers(store).value
     assert list(before["ticker"]) == ["NVDA", "SPY"]
     assert not store.busy()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         assert store.busy()
@@ -235,3 +279,205 @@ def test_reads_answer_from_cache_while_a_writer_holds_the_file_then_refresh(tmp_
     fresh = data.tickers(store)
     assert not fresh.stale and list(fresh.value["ticker"]) == ["AMD", "NVDA", "SPY"]
     assert not store.busy()
+
+
+# --- issue 12: focus tickers, free windows, simulated marks, the ticker view --------------------------------------
+
+UNIVERSE = ["NVDA", "AVGO", "TSM", "AMD", "ORCL", "SMCI", "ASML", "MSFT", "META", "GOOGL", "AMZN", "AAPL"]
+
+
+def _event_bundle(tickers=("NVDA", "AVGO", "AMD")) -> dict:
+    """A stored-study bundle over UNIVERSE where MSFT moves least (|CAR| smallest) and day 0 is 2025-01-27."""
+    rows, windows, prices = [], [], []
+    for i, ticker in enumerate(UNIVERSE):
+        step = 0.0001 if ticker == "MSFT" else -0.01 * (i + 1)
+        for tau in range(-5, 6):
+            rows.append({"ticker": ticker, "tau": tau, "ar": step, "car": step * (tau + 6), "sigma_e": 0.02})
+        for label, (lo, hi) in (("[0,0]", (0, 0)), ("[-1,+1]", (-1, 1))):
+            windows.append(
+                {
+                    "ticker": ticker,
+                    "window": label,
+                    "tau_start": lo,
+                    "tau_end": hi,
+                    "car": step * (hi - lo + 1),
+                    "car_t": -3.0,
+                    "car_p": 0.004,
+                }
+            )
+        for tau in range(-10, 11):
+            prices.append(
+                {
+                    "ticker": ticker,
+                    "tau": tau,
+                    "date": pd.Timestamp("2025-01-27") + pd.offsets.BDay(tau),
+                    "index": 100 + tau * step * 100,
+                    "ret": step,
+                }
+            )
+    for tau in range(-10, 11):
+        prices.append(
+            {
+                "ticker": "SPY",
+                "tau": tau,
+                "date": pd.Timestamp("2025-01-27") + pd.offsets.BDay(tau),
+                "index": 100.0,
+                "ret": 0.0,
+            }
+        )
+    return {
+        "event": {"event_id": "e", "name": "E", "day0": pd.Timestamp("2025-01-27"), "tickers": list(tickers)},
+        "benchmark": "SPY",
+        "prices": pd.DataFrame(prices),
+        "abnormal": pd.DataFrame(rows),
+        "windows": pd.DataFrame(windows),
+        "estimates": pd.DataFrame({"ticker": UNIVERSE, "status": "ok"}),
+    }
+
+
+def test_car_chart_keeps_the_default_focus_msft_included_and_its_colours_match_the_prices():
+    figs = figures.event_figures(_event_bundle())
+    car = [t.name for t in figs["car"].data if t.showlegend is not False]
+    assert car == ["NVDA", "MSFT", "META", "AVGO", "AMD"]  # NVDA, MSFT, META first, then the event's own
+    prices = {t.name: t.line.color for t in figs["prices"].data}
+    lines = {t.name: t.line.color for t in figs["car"].data if t.showlegend is not False}
+    assert all(prices[name] == color for name, color in lines.items())
+    assert set(figs["prices"].data[-1].name.split()) == {"SPY", "(benchmark)"}
+    chosen = figures.event_figures(_event_bundle(), focus=["AMZN", "MSFT"])
+    assert list(chosen["ar"].data[0].x) == ["AMZN", "MSFT"]  # bars of the chosen tickers only
+
+
+def test_thirteen_price_lines_get_thirteen_colours():
+    bundle = _event_bundle()
+    fig = figures.price_paths(bundle["prices"], "SPY")
+    stocks = [t for t in fig.data if "benchmark" not in t.name]
+    assert len(stocks) == 12
+    fig = figures.event_figures(bundle, focus=[*UNIVERSE, "SPY"])["prices"]
+    colours = [t.line.color for t in fig.data]
+    assert len(fig.data) == 13 and len(set(colours)) == 13
+
+
+def test_event_figures_follow_the_chosen_window():
+    figs = figures.event_figures(_event_bundle(), focus=["NVDA", "MSFT"], window=(-1, 1))
+    assert figs["ar"].layout.title.text.startswith("CAR[-1,+1] per firm")
+    assert figs["ar"].layout.yaxis.title.text == "CAR[-1,+1] (%)"
+    nvda = next(t for t in figs["car"].data if t.name == "NVDA")
+    assert list(nvda.x) == [-1, 0, 1] and list(nvda.y) == pytest.approx([-1.0, -2.0, -3.0])  # cumulated from day -1
+    upper = next(t for t in figs["car"].data if t.name == "NVDA upper")
+    assert upper.y[0] - nvda.y[0] == pytest.approx(100 * figures.BAND_Z * 0.02)  # one day: ±1.96·σ̂
+    assert "[-1,+1]" in figs["car"].layout.title.text
+    assert any(shape.type == "rect" and shape.x0 == -1.5 and shape.x1 == 1.5 for shape in figs["prices"].layout.shapes)
+
+
+def test_simulated_mark_on_figures_and_csv_exports():
+    fig = figures.mark_simulated(figures.ar_bars(pd.DataFrame({"ticker": ["A"], "ar": [0.01]})))
+    assert figures.SIMULATED_MARK in [a.text for a in fig.layout.annotations]
+    from dashboards.components import csv_payload
+
+    frame = pd.DataFrame({"ticker": ["NVDA"], "car": [-0.1697]})
+    payload = csv_payload(frame, True, "firm-tests")
+    assert payload["filename"] == "firm-tests-SIMULATED.csv"
+    assert payload["csv"].splitlines() == ["data,ticker,car", "SIMULATED (demo),NVDA,-0.1697"]
+    assert csv_payload(frame, False, "x") == {"csv": "ticker,car\nNVDA,-0.1697\n", "filename": "x.csv"}
+
+
+def test_headline_titles_link_only_to_web_urls():
+    from dashboards.components import headline_title
+
+    link = headline_title("Nvidia falls", "https://example.com/story?id=1")
+    assert link.href == "https://example.com/story?id=1" and link.rel == "noopener noreferrer"
+    assert headline_title("x", "javascript:alert(1)").__class__.__name__ == "Span"
+    assert headline_title("x", None).__class__.__name__ == "Span"
+
+
+def _bars(days) -> pd.DataFrame:
+    n = len(days)
+    return pd.DataFrame(
+        {
+            "date": days,
+            "open": [10.0] * n,
+            "high": [11.0] * n,
+            "low": [9.0] * n,
+            "close": [10.5] * n,
+            "volume": [100] * n,
+        }
+    )
+
+
+def test_ticker_chart_stacks_events_of_one_day_curated_first_and_hides_closed_days():
+    days = pd.DatetimeIndex(
+        ["2025-01-08", "2025-01-10", "2025-01-17", "2025-01-21", "2025-01-27"]
+    )  # Jan 9 and 20 closed
+    events = pd.DataFrame(
+        {
+            "day0": [days[4], days[4], days[1]],
+            "name": ["DeepSeek sell-off (detected)", "DeepSeek-R1", "X"],
+            "origin": ["detected", "curated", "curated"],
+        }
+    )
+    fig = figures.ticker_chart(_bars(days), "NVDA", events)
+    marker = next(t for t in fig.data if t.name == "events")
+    by_name = {text.split(" [")[0]: y for text, y in zip(marker.text, marker.y, strict=True)}
+    assert (
+        by_name["DeepSeek-R1"] == pytest.approx(1.04 * 11)
+        and by_name["DeepSeek sell-off (detected)"] > by_name["DeepSeek-R1"] + 0.5
+    )
+    breaks = fig.layout.xaxis.rangebreaks
+    assert breaks[0].bounds == ("sat", "mon")
+    assert {"2025-01-09", "2025-01-20"} <= set(breaks[1]["values"])
+    titles = [fig.layout[f"yaxis{i}"].title.text for i in ("", "2", "3")]
+    assert titles == ["price ($)", "volume", "sentiment"]
+
+
+def test_a_click_selects_the_candles_day_not_the_headline_dots_neighbour():
+    from dashboards.pages.ticker import clicked_day
+
+    click = {"points": [{"curveNumber": 1, "x": "2025-01-24"}, {"curveNumber": 0, "x": "2025-01-27"}]}
+    assert clicked_day(click) == date(2025, 1, 27)
+    assert clicked_day({"points": [{"curveNumber": 3, "x": "2025-01-28 00:00"}]}) == date(2025, 1, 28)
+
+
+def test_windows_typed_by_the_user_are_parsed_or_refused_clearly():
+    from dashboards import refit
+
+    assert refit.parse_window("-1,+1", "event window") == (-1, 1)
+    assert refit.parse_window("[−5, 5]", "event window") == (-5, 5)
+    for bad, words in (("abc", "type two trading days"), ("3,1", "after its end")):
+        with pytest.raises(refit.WindowError, match=words):
+            refit.parse_window(bad, "event window")
+    with pytest.raises(refit.WindowError, match="must end before the event window"):
+        refit.check_choice((-5, 5), (-250, -3))
+    with pytest.raises(refit.WindowError, match="at least 30 sessions"):
+        refit.check_choice((0, 1), (-20, -11))
+
+
+def test_refit_for_a_window_the_study_does_not_hold_keeps_group_tests_on_the_sample():
+    from dashboards import refit
+
+    rng = np.random.default_rng(7)
+    sessions = pd.bdate_range("2024-01-02", periods=320)
+    market = rng.normal(0, 0.01, len(sessions))
+    returns = pd.DataFrame(
+        {t: 1.2 * market + rng.normal(0, 0.015, len(sessions)) for t in ("NVDA", "AMD", "MSFT")}, index=sessions
+    ).assign(SPY=market)
+    day0 = sessions[300]
+    bundle = {
+        "event": {"event_id": "e", "day0": day0, "tickers": ["NVDA", "AMD"]},
+        "benchmark": "SPY",
+        "estimates": pd.DataFrame({"ticker": ["NVDA", "AMD"], "status": "ok"}),
+        "abnormal": pd.DataFrame({"ticker": ["NVDA", "AMD"], "tau": [0, 0]}),
+        "windows": pd.DataFrame({"ticker": ["NVDA"], "window": ["[-1,+1]"]}),
+    }
+    assert refit.refit_reason(bundle, refit.Choice((-1, 1), focus=("NVDA",))) is None
+    assert "not among" in refit.refit_reason(bundle, refit.Choice((-2, 3)))
+    assert "MSFT is not in the stored study" in refit.refit_reason(bundle, refit.Choice((-1, 1), focus=("MSFT",)))
+    assert "estimation window" in refit.refit_reason(bundle, refit.Choice((-1, 1), (-200, -11)))
+    view = refit.refit(bundle, returns, refit.Choice((-2, 3), (-200, -11), ("MSFT", "NVDA")))
+    window = view["windows"].loc[view["windows"]["window"] == "[-2,+3]"]
+    assert sorted(window["ticker"]) == ["AMD", "MSFT", "NVDA"]
+    assert set(view["tests"].loc[view["tests"]["window"] == "[-2,+3]", "n"]) == {2}  # the sample, not the focus
+    nvda = view["abnormal"].loc[view["abnormal"]["ticker"] == "NVDA"].set_index("tau")
+    expected = returns["NVDA"].iloc[299:304].to_numpy()  # taus -1..+3 exist
+    assert nvda.loc[-1:3, "ret"].to_numpy() == pytest.approx(expected)
+    car = window.set_index("ticker").loc["NVDA", "car"]
+    assert car == pytest.approx(nvda.loc[-2:3, "ar"].sum())

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, dcc, html
 
 from dashboards import data, figures
-from dashboards.components import GRAPH_CONFIG, busy_figure, headline_items, iso_day, refreshing
+from dashboards.components import GRAPH_CONFIG, busy_figure, control, headline_items, iso_day, menu, refreshing
 from pipelines.universe import BENCHMARKS
 
 
@@ -21,26 +21,46 @@ def layout(store: data.Store, query: dict[str, str]) -> html.Div:
     chosen = query.get("ticker", "").upper()
     if chosen not in names:
         chosen = "NVDA" if "NVDA" in names else (stocks or names or [None])[0]
-    first, last = (pd.Timestamp(frame["first"].min()).date(), pd.Timestamp(frame["last"].max()).date()) if len(frame) else (date.today(), date.today())
+    first, last = (
+        (pd.Timestamp(frame["first"].min()).date(), pd.Timestamp(frame["last"].max()).date())
+        if len(frame)
+        else (date.today(), date.today())
+    )
     start = max(first, last - timedelta(days=365))
-    return html.Div([
-        html.Div([
-            html.Div([html.Label("Ticker"), dcc.Dropdown(id="ticker-select", options=names, value=chosen, clearable=False,
-                                                          style={"width": "160px"})]),
-            html.Div([html.Label("Date range"), dcc.DatePickerRange(
-                id="ticker-dates", start_date=query.get("start", start.isoformat()), end_date=query.get("end", last.isoformat()),
-                min_date_allowed=first.isoformat(), max_date_allowed=last.isoformat(), display_format="YYYY-MM-DD")]),
-        ], className="controls"),
-        html.Div([dcc.Graph(id="ticker-chart", config=GRAPH_CONFIG)], className="card"),
-        html.Div([html.H3(id="ticker-headlines-title"), html.Div(id="ticker-headlines")], className="card"),
-        dcc.Interval(id="ticker-retry", interval=2000, disabled=True),
-    ], id="ticker-page")
+    return html.Div(
+        [
+            html.Div(
+                [
+                    control("Ticker", menu("ticker-select", names, chosen, clearable=False), "ticker-select"),
+                    control(
+                        "Date range",
+                        dcc.DatePickerRange(
+                            id="ticker-dates",
+                            start_date=query.get("start", start.isoformat()),
+                            end_date=query.get("end", last.isoformat()),
+                            min_date_allowed=first.isoformat(),
+                            max_date_allowed=last.isoformat(),
+                            display_format="YYYY-MM-DD",
+                        ),
+                    ),
+                ],
+                className="controls",
+            ),
+            html.Div([dcc.Graph(id="ticker-chart", config=GRAPH_CONFIG)], className="card"),
+            html.Div([html.H3(id="ticker-headlines-title"), html.Div(id="ticker-headlines")], className="card"),
+            dcc.Interval(id="ticker-retry", interval=2000, disabled=True),
+        ],
+        id="ticker-page",
+    )
 
 
 def register(app: dash.Dash, store: data.Store) -> None:
     @app.callback(
-        Output("ticker-chart", "figure"), Output("ticker-retry", "disabled"),
-        Input("ticker-select", "value"), Input("ticker-dates", "start_date"), Input("ticker-dates", "end_date"),
+        Output("ticker-chart", "figure"),
+        Output("ticker-retry", "disabled"),
+        Input("ticker-select", "value"),
+        Input("ticker-dates", "start_date"),
+        Input("ticker-dates", "end_date"),
         Input("ticker-retry", "n_intervals"),
     )
     def update_ticker(ticker: str | None, start: str | None, end: str | None, _retry: int | None):
@@ -50,12 +70,17 @@ def register(app: dash.Dash, store: data.Store) -> None:
             bundle = data.ticker_bundle(store, ticker, iso_day(start), iso_day(end)).value
         except data.WarehouseBusy:
             return busy_figure(), False
-        return figures.ticker_chart(bundle["prices"], ticker, bundle["events"], bundle["sentiment"],
-                                    bundle["headline_counts"]), True
+        fig = figures.ticker_chart(
+            bundle["prices"], ticker, bundle["events"], bundle["sentiment"], bundle["headline_counts"]
+        )
+        return (figures.mark_simulated(fig) if data.status(store).value["demo"] else fig), True
 
     @app.callback(
-        Output("ticker-headlines-title", "children"), Output("ticker-headlines", "children"),
-        Input("ticker-chart", "clickData"), Input("ticker-select", "value"), Input("ticker-dates", "start_date"),
+        Output("ticker-headlines-title", "children"),
+        Output("ticker-headlines", "children"),
+        Input("ticker-chart", "clickData"),
+        Input("ticker-select", "value"),
+        Input("ticker-dates", "start_date"),
         Input("ticker-dates", "end_date"),
     )
     def update_ticker_headlines(click: dict | None, ticker: str | None, start: str | None, end: str | None):
@@ -64,7 +89,7 @@ def register(app: dash.Dash, store: data.Store) -> None:
         try:
             day = None
             if click and dash.ctx.triggered_id == "ticker-chart":
-                day = pd.Timestamp(str(click["points"][0]["x"])[:10]).date()
+                day = clicked_day(click)
             if day is None:
                 day = data.latest_headline_day(store, ticker, iso_day(start), iso_day(end)).value
             if day is None:
@@ -77,3 +102,11 @@ def register(app: dash.Dash, store: data.Store) -> None:
         if not click or dash.ctx.triggered_id != "ticker-chart":
             title += " (latest with news; click a day on the chart for its headlines)"
         return title, headline_items(frame, ready)
+
+
+def clicked_day(click: dict) -> date | None:
+    """The session a click on the chart means: the candle's (trace 0) point, whatever other traces the unified
+    hover put first (the headline dots report their nearest day with news, which may be a neighbour)."""
+    points = click.get("points") or []
+    point = next((p for p in points if p.get("curveNumber") == 0), points[0] if points else None)
+    return pd.Timestamp(str(point["x"])[:10]).date() if point else None

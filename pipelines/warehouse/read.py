@@ -318,9 +318,13 @@ def last_price_ingest(con: duckdb.DuckDBPyConnection) -> pd.Timestamp | None:
 
 
 def _price_paths(
-    con: duckdb.DuckDBPyConnection, names: Sequence[str], benchmark: str, day0: pd.Timestamp
+    con: duckdb.DuckDBPyConnection,
+    names: Sequence[str],
+    benchmark: str,
+    day0: pd.Timestamp,
+    span: tuple[int, int] = PRICE_WINDOW,
 ) -> pd.DataFrame:
-    """Prices of ``names`` over PRICE_WINDOW, indexed 100 at the close of day -1; tau counts the benchmark's sessions."""
+    """Prices of ``names`` over ``span``, indexed 100 at the close of day -1; tau counts the benchmark's sessions."""
     sessions = con.execute(
         """
         WITH s AS (SELECT DISTINCT date FROM core.prices WHERE ticker = ?),
@@ -328,7 +332,7 @@ def _price_paths(
              z AS (SELECT min(k) AS k0 FROM k WHERE date >= ?)
         SELECT k.date, CAST(k.k - z.k0 AS INTEGER) AS tau FROM k, z WHERE k.k - z.k0 BETWEEN ? AND ?
         """,
-        [benchmark, day0.date(), PRICE_WINDOW[0] - 1, PRICE_WINDOW[1]],
+        [benchmark, day0.date(), min(span[0], 0) - 1, span[1]],
     ).df()
     prices = (
         con.execute(
@@ -343,9 +347,31 @@ def _price_paths(
     base = prices.loc[prices["tau"] == -1].set_index("ticker")["adj_close"]
     prices["index"] = 100 * prices["adj_close"] / prices["ticker"].map(base)
     prices["ret"] = prices.sort_values("tau").groupby("ticker")["adj_close"].pct_change()
-    prices = prices.loc[prices["tau"] >= PRICE_WINDOW[0]].reset_index(drop=True)
+    prices = prices.loc[prices["tau"] >= span[0]].reset_index(drop=True)
     prices["benchmark"] = prices["ticker"] == benchmark
     return prices
+
+
+def event_prices(
+    con: duckdb.DuckDBPyConnection, event_id: str, names: Sequence[str], benchmark: str, span: tuple[int, int]
+) -> pd.DataFrame | None:
+    """Normalised prices of ``names`` and ``benchmark`` over sessions ``span`` around the event's day 0 (100 at the
+    close of day -1), as in :func:`event`'s ``prices``; None when the event is unknown."""
+    info = event_info(con, event_id)
+    if info is None:
+        return None
+    return _price_paths(con, list(dict.fromkeys([*names, benchmark])), benchmark, pd.Timestamp(info["day0"]), span)
+
+
+def returns(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Simple daily returns from adjusted closes, one column per ticker, indexed by session (empty without prices):
+    what a reader re-fits an event study on."""
+    prices = con.execute("SELECT ticker, date, adj_close FROM core.prices ORDER BY date").df()
+    if prices.empty:
+        return pd.DataFrame()
+    wide = prices.pivot(index="date", columns="ticker", values="adj_close").sort_index()
+    wide.index = pd.DatetimeIndex(wide.index)
+    return wide.pct_change(fill_method=None).iloc[1:]
 
 
 def event(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
