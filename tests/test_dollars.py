@@ -122,7 +122,7 @@ def _study_warehouse(path: Path) -> None:
                 )
             con.execute(
                 "INSERT INTO mart.event_windows BY NAME SELECT 'e1' AS event_id, ? AS ticker, '[-1,+1]' AS \"window\", "
-                "-1 AS tau_start, 1 AS tau_end, ? AS car",
+                "-1 AS tau_start, 1 AS tau_end, ? AS car, -2.0 AS car_t, 0.05 AS car_p",
                 [ticker, sum(rets) + 0.03],
             )
         assert rebuild_event_dollars(con) == (6, 3)
@@ -235,3 +235,36 @@ def test_bad_shares_file_fails_the_run_naming_the_row(tmp_path: Path) -> None:
         )
     assert not outcome.success
     assert "shares.csv" in outcome.error and "row 1" in outcome.error and "'lots'" in outcome.error, outcome.error
+
+
+def test_explorer_report_and_overview_show_the_dollars(tmp_path: Path) -> None:
+    from dashboards import report
+    from dashboards.pages import events, overview
+
+    path = tmp_path / "w.duckdb"
+    _study_warehouse(path)
+    with warehouse.writer(path) as con:  # a stored study for the explorer's per-firm table
+        for ticker in ("NVDA", "MSFT"):
+            con.execute(
+                "INSERT INTO mart.event_estimates BY NAME SELECT 'e1' AS event_id, ? AS ticker, 'event' AS sample, "
+                "DATE '2025-01-27' AS day0, 'market' AS model, 'SPY' AS benchmark, 'ok' AS status, 0.02 AS sigma_e, "
+                "now() AS computed_at",
+                [ticker],
+            )
+    with warehouse.reader(path) as con:
+        bundle = read.event(con, "e1")
+        spot = read.spotlight(con)
+    assert bundle is not None and spot is not None
+    firm_block = str(events.event_views(bundle, (-1, 1), False)[5])
+    assert "'$ day 0'" in firm_block and "'$ CAR[-1,+1]'" in firm_block and "-$592.7bn" in firm_block
+    assert "Total, 1 of 2 tickers with a market value: day 0 -$592.7bn" in firm_block
+    assert "no market value for MSFT" in firm_block
+    refitted = str(events.event_views(bundle, (-1, 1), False, reason="another estimation window")[5])
+    assert "-$592.7bn" in refitted and "CAR[-1,+1] -$" not in refitted  # stored dollar CARs only for the stored study
+    with_sentiment = {**bundle, "sentiment": pd.DataFrame(columns=["ticker", "mean_score"])}  # as load_event adds it
+    per_firm = report._tables(with_sentiment)["per_firm"].set_index("ticker")
+    assert per_firm.loc["NVDA", "$ day 0"] == "-$592.7bn" and per_firm.loc["MSFT", "$ day 0"] == ""
+    assert per_firm.loc["NVDA", "$ CAR[-1,+1]"].startswith("-$")
+    total = report.dollar_total_html(bundle)
+    assert "1 of 2 tickers with a market value: day 0 -$592.7bn" in total and "MSFT (no shares outstanding" in total
+    assert overview.spot_dollars(spot).startswith("NVDA -$592.7bn of market value on day 0")
