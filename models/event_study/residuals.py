@@ -92,11 +92,11 @@ def _chunk(plan: _Plan, rows: slice) -> tuple:
 def _cluster_pairs(ids: np.ndarray, filled: np.ndarray, valid: np.ndarray | None, n: np.ndarray) -> float:
     """Sum over ordered pairs of firm-events in the same same-day0 cluster of their residual correlation.
 
-    Pearson correlation over the estimation days both firm-events have (pairwise-complete). Where every
-    firm-event of a cluster has the same days it is the dot product of their centred unit-norm residual
-    vectors, summed per cluster in one pass; clusters whose firms miss different days take the pairwise
-    route. No BLAS here (einsum, not matmul): these run on worker threads, and a threaded BLAS inside them
-    oversubscribes the cores.
+    Pearson correlation over the estimation days both firm-events have (pairwise-complete). Between
+    firm-events with the same days it is the dot product of their centred unit-norm residual vectors,
+    summed per cluster (or per set of firm-events with the same days) in one pass; only pairs whose days
+    differ take the pairwise route. No BLAS here (einsum, not matmul): these run on worker threads, and a
+    threaded BLAS inside them oversubscribes the cores.
     """
     keep = np.flatnonzero(ids >= 0)
     if keep.size == 0:
@@ -114,30 +114,58 @@ def _cluster_pairs(ids: np.ndarray, filled: np.ndarray, valid: np.ndarray | None
         uniform = np.logical_and.reduceat((days == days[np.repeat(starts, sizes)]).all(axis=1), starts)
     norms = np.sqrt(np.einsum("ij,ij->i", block, block))
     unit = block / np.where(norms > 0, norms, np.inf)[:, None]
-    sums = np.add.reduceat(unit, starts, axis=0)
-    own = np.add.reduceat(np.einsum("ij,ij->i", unit, unit), starts)
-    total = float(np.einsum("ij,ij->i", sums, sums)[uniform].sum() - own[uniform].sum())
+    total = _same_days_sum(unit[np.repeat(uniform, sizes)], np.repeat(np.arange(uniform.sum()), sizes[uniform]))
     for c in np.flatnonzero(~uniform):
         rows = slice(starts[c], starts[c] + sizes[c])
-        total += _pairwise_complete_sum(block[rows], days[rows])
+        total += _mixed_days_sum(block[rows], unit[rows], days[rows])
     return total
 
 
-def _pairwise_complete_sum(resid: np.ndarray, days: np.ndarray) -> float:
-    """Sum of the off-diagonal Pearson correlations of the rows of ``resid`` (0 on days a row lacks), each
-    pair over the days both rows have; pairs with too few common days or no variance count as 0."""
-    have = days.astype(np.float64)
-    common = np.einsum("it,jt->ij", have, have)
-    sums = np.einsum("it,jt->ij", resid, have)  # [i, j]: sum of row i over the days row j also has
-    squares = np.einsum("it,jt->ij", resid * resid, have)
-    cross = np.einsum("it,jt->ij", resid, resid)
-    enough = common >= _MIN_COMMON_DAYS
-    safe = np.where(enough, common, 1.0)
-    var = squares - sums * sums / safe
-    cov = cross - sums * sums.T / safe
-    usable = enough & (var > 0) & (var.T > 0)
-    np.fill_diagonal(usable, False)
-    return float((cov[usable] / np.sqrt(var[usable] * var.T[usable])).sum())
+def _same_days_sum(unit: np.ndarray, group: np.ndarray) -> float:
+    """Sum of the off-diagonal dot products of unit vectors within each group (``group`` sorted)."""
+    if group.size == 0:
+        return 0.0
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    sums = np.add.reduceat(unit, starts, axis=0)
+    return float(np.einsum("ij,ij->", sums, sums) - np.einsum("ij,ij->", unit, unit))
+
+
+def _mixed_days_sum(resid: np.ndarray, unit: np.ndarray, days: np.ndarray) -> float:
+    """Off-diagonal sum of pairwise-complete correlations in a cluster whose firm-events miss different days.
+
+    Firm-events with the same days are grouped (dot products, as in a uniform cluster); pairs across groups
+    are correlated over the days both have, computed for the firm-events outside the largest group only.
+    """
+    packed = np.ascontiguousarray(np.packbits(days, axis=1))  # one opaque key per set of days: a fast unique
+    _, group = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    total = _same_days_sum(unit[order], group[order])
+    largest = np.bincount(group).argmax()
+    other = np.flatnonzero(group != largest)
+    r = _pairwise_correlations(resid[other], days[other], resid, days)
+    across = group[other][:, None] != group[None, :]
+    with_largest = (group == largest)[None, :]
+    # a pair with the largest group appears once in r, so twice as ordered pairs; pairs among the others twice
+    return total + 2.0 * float(r[across & with_largest].sum()) + float(r[across & ~with_largest].sum())
+
+
+def _pairwise_correlations(ra: np.ndarray, da: np.ndarray, rb: np.ndarray, db: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of ``ra`` with each row of ``rb`` (0 on days a row lacks, ``da``/``db``
+    its days), over the days both have; 0 where they share too few days or one does not vary there."""
+    have_a, have_b = da.astype(np.float64), db.astype(np.float64)
+    common = np.einsum("it,jt->ij", have_a, have_b)
+    sum_a = np.einsum("it,jt->ij", ra, have_b)  # [i, j]: sum of a_i over the days b_j also has
+    sum_b = np.einsum("it,jt->ij", have_a, rb)
+    square_a = np.einsum("it,jt->ij", ra * ra, have_b)
+    square_b = np.einsum("it,jt->ij", have_a, rb * rb)
+    cross = np.einsum("it,jt->ij", ra, rb)
+    safe = np.where(common >= _MIN_COMMON_DAYS, common, np.inf)
+    var_a = square_a - sum_a * sum_a / safe
+    var_b = square_b - sum_b * sum_b / safe
+    usable = (common >= _MIN_COMMON_DAYS) & (var_a > 0) & (var_b > 0)
+    out = np.zeros(common.shape)
+    out[usable] = (cross - sum_a * sum_b / safe)[usable] / np.sqrt(var_a[usable] * var_b[usable])
+    return out
 
 
 def _rank_sums(resid: np.ndarray, valid_count: np.ndarray) -> np.ndarray:
