@@ -104,6 +104,7 @@ def test_an_added_event_is_analysed_and_studied(tmp_path):
     assert listed.returncode == 0 and "our-launch" in listed.stdout
     shown = _impact("study", "--event", "our-launch", "--format", "json", "--warehouse", str(target), env=env)
     assert shown.returncode == 0, shown.stderr
-    study = json.loads(shown.stdout)
-    assert study["event_id"] == "our-launch" and "stored study" in json.dumps(study)
-    assert {"NVDA", "MSFT"} <= {r.get("ticker") for r in study["tickers"]}
+    study = json.loads(shown.stdout)  # the versioned study schema (docs: `impact study --format json`)
+    assert study["event"]["event_id"] == "our-launch" and study["source"]["kind"] == "stored"
+    own = next(sample for sample in study["samples"] if sample["sample"] == "event")
+    assert {firm["ticker"] for firm in own["firms"]} == {"NVDA", "MSFT"} and own["verdicts"]
