@@ -141,12 +141,15 @@ def check_frame(con: duckdb.DuckDBPyConnection, sql: str, start: date, end: date
 
 def replace_reaction(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> int:
     """Replace every row of mart.intraday_reaction with ``frame`` in one transaction; returns the rows written."""
+    if frame.empty:  # DuckDB cannot register a frame without columns (no event had bars)
+        with write_errors(con), transaction(con):
+            con.execute("DELETE FROM mart.intraday_reaction")
+        return 0
     con.register("incoming_reaction", frame)
     try:
         with write_errors(con), transaction(con):
             con.execute("DELETE FROM mart.intraday_reaction")
-            if len(frame):
-                con.execute("INSERT INTO mart.intraday_reaction BY NAME SELECT * FROM incoming_reaction")
+            con.execute("INSERT INTO mart.intraday_reaction BY NAME SELECT * FROM incoming_reaction")
     finally:
         con.unregister("incoming_reaction")
     return len(frame)
