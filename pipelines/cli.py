@@ -467,12 +467,13 @@ def study(
         kind, chosen = answers.parse_sample(sample, stocks)
         plan = answers.plan_samples(kind, chosen, info["tickers"], stocks, info["origin"] != "detected")
         stored = read.event_study(con, event) if event else None
-        refit = (
-            "ad-hoc study: news in no catalogue has no stored study"
-            if adhoc
-            else studies.refit_reason(stored, model, benchmark, windows, read.last_price_ingest(con))
-            or answers.sample_reason(stored, plan)
-        )
+        if adhoc:
+            refit: str | None = "ad-hoc study: news in no catalogue has no stored study"
+        elif stored is None and read.study_predates_samples(con):
+            refit = "the stored study predates samples (the next `impact analyze` re-computes it)"
+        else:
+            refit = studies.refit_reason(stored, model, benchmark, windows, read.last_price_ingest(con))
+            refit = refit or answers.sample_reason(stored, plan)
         returns = studies.load_returns(con) if refit else None
         dollars = read.event_dollar_windows(con, event) if event else None
     if returns is not None:

@@ -261,6 +261,8 @@ VERDICT_COLUMNS = (
     "group_p",
     "group_significant",
     "reason",
+    "valid_tests",
+    "valid_significant",
     "dollars",
 )
 DAY0_COLUMNS = ("ticker", "date", "ret", "expected", "ar")

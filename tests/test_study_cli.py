@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from pipelines.catalog import load_catalog
 from pipelines.schemas import load, validate
 from pipelines.study_answer import TIDY_TABLES
 from tests.test_cli_errors import impact, short_failure
-from tests.test_study_samples import write_study
+from tests.test_study_samples import _downgrade_to_version_2, write_study
 
 EVENTS = ("nvda-q3fy25-earnings", "deepseek-r1-release")
 """Catalogue events inside the small warehouse's prices: NVDA alone, and all of NVDA, AMD, MSFT, META."""
@@ -56,6 +57,17 @@ def test_table_has_the_verdict_above_the_events_own_firms_and_the_spillovers_apa
     spill = out[out.index("Verdict, spillover sample: other stocks (spillovers, tested apart), 3 firms") :]
     assert all(t in spill for t in ("AMD", "MSFT", "META")) and "Group tests, spillover sample" in spill
     assert "firms share day 0, so only tests robust to cross-correlation count" in spill
+
+
+def test_a_study_stored_before_samples_is_refitted_and_said_so(small, tmp_path):
+    old = tmp_path / "old.duckdb"
+    shutil.copy(small, old)
+    _downgrade_to_version_2(old)
+    before = old.read_bytes()
+    done = impact("study", "--event", NVDA, "--warehouse", str(old), tmp=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("re-fitted: the stored study predates samples (the next `impact analyze`")
+    assert "Verdict, event sample" in done.stdout and old.read_bytes() == before  # a reader changes nothing
 
 
 def test_json_follows_the_schema_in_fractions_with_null_for_missing(small, tmp_path):

@@ -141,6 +141,8 @@ def test_migration_3_empties_the_study_marts_of_older_files(tmp_path):
     with warehouse.reader(path) as con:
         assert "sample" not in con.execute("SELECT * FROM mart.event_estimates LIMIT 0").df().columns
         assert con.execute("SELECT count(*) FROM mart.event_tests").fetchone()[0] > 0
+        assert read.study_predates_samples(con) and read.event_study(con, "chips") is None  # readers never migrate
+        assert read.event_verdicts(con, "chips").empty
     with warehouse.writer(path) as con:
         assert read_marker(con, path).schema_version == schema.SCHEMA_VERSION == 3
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in schema.STUDY_MARTS}
@@ -154,7 +156,7 @@ def test_migration_3_empties_the_study_marts_of_older_files(tmp_path):
     assert "sample" in columns and keys == ["event_id", "sample", "window", "test"]
     assert prices > 0
     with warehouse.reader(path) as con:
-        assert read.event_study(con, "chips") is None  # `impact study` re-fits and says the store holds no study
+        assert read.event_study(con, "chips") is None and not read.study_predates_samples(con)
     write_study(path)  # the next analyze fills them again
     with warehouse.reader(path) as con:
         assert read.event_study(con, "chips").tickers == ["AMD", "NVDA"]

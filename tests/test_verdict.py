@@ -62,12 +62,16 @@ def test_clustered_event_reads_the_robust_test_and_says_why():
     assert sentence.startswith("CAR[-1,+1]: NVDA -17.0% (t = -6.10, p < 0.001); MSFT +3.0% (t = 2.40, p = 0.017)")
     assert "META did not" in sentence and "mean CAR -4.5%" in sentence and "not significant" in sentence
     assert CLUSTERED_REASON in sentence
+    assert row["valid_tests"] == ["kp_bmp_t", "corrado_rank"] and row["valid_significant"] == []
+    assert "; 0 of 2 valid tests significant" in sentence
 
 
 def test_independent_event_days_read_bmp():
     row = verdicts(*_frames(clustered=False)).iloc[0]
     assert row["group_test"] == "bmp_t" and bool(row["group_significant"])
     assert row["reason"] == INDEPENDENT_REASON
+    assert row["valid_tests"] == ["t_cross_section", "bmp_t", "kp_bmp_t", "corrado_rank"]
+    assert row["valid_significant"] == ["bmp_t"] and "1 of 4 valid tests significant" in row["sentence"]
 
 
 def test_alpha_is_a_parameter():

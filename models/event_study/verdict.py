@@ -43,6 +43,8 @@ COLUMNS = [
     "reason",
     "dollars",
     "dollars_kind",
+    "valid_tests",
+    "valid_significant",
 ]
 
 
@@ -102,7 +104,8 @@ def _verdict(
     down = [str(t) for t in moved.loc[moved["car"] < 0, "ticker"]] if n else []
     significant = [str(t) for t in moved["ticker"]] if n else []
     clustered = bool(agg["clustered"].iloc[0]) if len(agg) and "clustered" in agg else False
-    test, reason = _group_test(group, n, clustered)
+    valid, reason = _valid_tests(group, n, clustered)
+    test = _preferred(valid, clustered)
     found = _dollars(dollars, lo, hi, [str(t) for t in firms["ticker"]]) if n else None
     row = {
         "window": label,
@@ -121,6 +124,8 @@ def _verdict(
         "reason": reason,
         "dollars": found[1] if found else None,
         "dollars_kind": found[0] if found else None,
+        "valid_tests": [str(t) for t in valid["test"]],
+        "valid_significant": [str(t) for t in valid.loc[valid["p_value"].astype(float) < alpha, "test"]],
     }
     if test is not None:
         stat, p = float(test["statistic"]), float(test["p_value"])
@@ -135,22 +140,32 @@ def _verdict(
     return row
 
 
-def _group_test(group: pd.DataFrame, n: int, clustered: bool) -> tuple[pd.Series | None, str]:
-    """The test whose result is the group's, and why that one (None when no group test applies)."""
+def _valid_tests(group: pd.DataFrame, n: int, clustered: bool) -> tuple[pd.DataFrame, str]:
+    """The group tests that count for this window, in registry order (computed, and robust to cross-correlation when
+    the firms share day 0), and why those; none with fewer than two firms."""
+    empty = pd.DataFrame(columns=["test", "statistic", "p_value"])
     if n == 0:
-        return None, NO_FIRM_REASON
+        return empty, NO_FIRM_REASON
     if n == 1:
-        return None, SINGLE_REASON
+        return empty, SINGLE_REASON
     reason = CLUSTERED_REASON if clustered else INDEPENDENT_REASON
-    valid = group[np.isfinite(group["p_value"].astype(float))] if len(group) else group
+    valid = group[np.isfinite(group["p_value"].astype(float))] if len(group) else empty
     if clustered and len(valid):
         valid = valid[valid["adjusts_cross_correlation"].astype(bool)]
     if valid.empty:
-        return None, f"{reason}; none of them could be computed"
+        return empty, f"{reason}; none of them could be computed"
+    ranked = valid.assign(_order=valid["test"].map(significance.order)).sort_values("_order", kind="stable")
+    return ranked.drop(columns="_order"), reason
+
+
+def _preferred(valid: pd.DataFrame, clustered: bool) -> pd.Series | None:
+    """The valid test whose result is the group's (the preference list's first, else the registry's first)."""
+    if valid.empty:
+        return None
     preference = CLUSTERED_PREFERENCE if clustered else INDEPENDENT_PREFERENCE
     rank = {name: i for i, name in enumerate(preference)}
     ranked = valid.assign(_rank=valid["test"].map(lambda t: (rank.get(t, len(rank)), significance.order(t))))
-    return ranked.sort_values("_rank", kind="stable").iloc[0], reason
+    return ranked.sort_values("_rank", kind="stable").iloc[0]
 
 
 def _dollars(dollars: pd.DataFrame | None, lo: int, hi: int, tickers: list[str]) -> tuple[str, float] | None:
@@ -223,6 +238,9 @@ def _sentence(label: str, firms: pd.DataFrame, moved: pd.DataFrame, row: dict, a
             f"; group of {row['n']}: mean CAR {_pct(row['caar'])}, {verdict} by {row['group_label']} "
             f"({row['group_statistic']:.2f}, {_p(row['group_p'])}; {row['reason']})"
         )
+    if len(row["valid_tests"]) > 1:
+        agree = len(row["valid_significant"])
+        group_text += f"; {agree} of {len(row['valid_tests'])} valid tests significant"
     kind = "abnormal value change" if row["dollars_kind"] == "dollar_abnormal" else "value change"
     money = f"; {kind} {_money(row['dollars'])}" if row["dollars"] is not None else ""
     return f"CAR{label}: {firm_text}{group_text}{money}."

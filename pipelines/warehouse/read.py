@@ -271,11 +271,21 @@ class StoredStudy:
         )
 
 
+def study_predates_samples(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the event-study marts are from before samples (schema version 3) and no writer has migrated the
+    file yet: readers then treat the event as not studied (the next `impact analyze` re-computes it)."""
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'mart' AND table_name = 'event_estimates' "
+        "AND column_name = 'sample'"
+    ).fetchall()
+    return "mart.event_estimates" in tables(con) and rows[0][0] == 0
+
+
 def event_study(con: duckdb.DuckDBPyConnection, event_id: str, sample: str = "event") -> StoredStudy | None:
     """The event's study from the marts (mart.event_estimates, abnormal_returns, event_windows, event_aggregates,
     event_tests) viewed through ``sample`` (``StoredStudy.of_sample``); None when the analyze job has not studied
-    it."""
-    if "mart.event_estimates" not in tables(con):
+    it (or studied it before samples: :func:`study_predates_samples`)."""
+    if "mart.event_estimates" not in tables(con) or study_predates_samples(con):
         return None
     estimates = con.execute(
         "SELECT ticker, sample, day0, model, benchmark, status, reason, n_est, df, alpha, beta, sigma_e, r2, "
