@@ -27,6 +27,7 @@ def test_demo_builds_the_warehouse_and_prints_the_deepseek_day(runner, tmp_path)
     assert "SIMULATED" in result.output.upper()
     assert re.search(r"NVDA\s.*-16\.97", result.output)
     assert "DeepSeek-R1" in result.output and "kp_bmp_t" in result.output  # the event table and its group tests
+    assert "lost $1.07tn of market value, $694.9bn of it abnormal; NVDA -$592.7bn" in result.output  # real share counts
     with warehouse.reader(path) as con:
         nvda = con.execute(
             "SELECT close, lag(close) OVER (ORDER BY date) AS prev, date FROM core.prices WHERE ticker = 'NVDA' "
