@@ -187,4 +187,7 @@ def reaction(
                 "benchmark": benchmark, "bench_ret": bench_ret, "beta": b,
                 "beta_source": MARKET_MODEL if has_beta else MARKET_ADJUSTED, "abnormal": ret - b * bench_ret,
             })
-    return pd.DataFrame(rows, columns=list(REACTION_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(REACTION_COLUMNS))
+    for column in ("announced_at", "ref_at", "at"):  # typed even when all missing: frames of many events concatenate
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame.astype({c: float for c in ("ref_price", "price", "ret", "bench_ret", "beta", "abnormal")})
