@@ -61,12 +61,18 @@ def simulate_day(tickers: int, seed: int = 7) -> pd.DataFrame:
     close = 50 * np.exp(np.cumsum(rng.normal(0, 0.0008, (tickers, 960)), axis=1))
     opens = np.concatenate([np.full((tickers, 1), 50.0), close[:, :-1]], axis=1)
     wick = np.abs(rng.normal(0, 0.0004, (2, tickers, 960)))
-    return pd.DataFrame({
-        "ticker": np.repeat(names, 960), "ts": np.tile(stamps, tickers),
-        "open": opens.ravel(), "close": close.ravel(),
-        "high": (np.maximum(opens, close) * (1 + wick[0])).ravel(), "low": (np.minimum(opens, close) * (1 - wick[1])).ravel(),
-        "volume": rng.integers(100, 100_000, tickers * 960), "source": "files",
-    })
+    return pd.DataFrame(
+        {
+            "ticker": np.repeat(names, 960),
+            "ts": np.tile(stamps, tickers),
+            "open": opens.ravel(),
+            "close": close.ravel(),
+            "high": (np.maximum(opens, close) * (1 + wick[0])).ravel(),
+            "low": (np.minimum(opens, close) * (1 - wick[1])).ravel(),
+            "volume": rng.integers(100, 100_000, tickers * 960),
+            "source": "files",
+        }
+    )
 
 
 def main() -> None:
@@ -80,8 +86,10 @@ def main() -> None:
 
     with timed("1. plain INSERT into a bare table (baseline)") as base:
         con = duckdb.connect(str(folder / "bare.duckdb"))
-        con.execute("CREATE TABLE bars (ticker VARCHAR, ts TIMESTAMPTZ, open DOUBLE, high DOUBLE, low DOUBLE, "
-                    "close DOUBLE, volume BIGINT, source VARCHAR)")
+        con.execute(
+            "CREATE TABLE bars (ticker VARCHAR, ts TIMESTAMPTZ, open DOUBLE, high DOUBLE, low DOUBLE, "
+            "close DOUBLE, volume BIGINT, source VARCHAR)"
+        )
         con.execute("INSERT INTO bars SELECT ticker, ts, open, high, low, close, volume, source FROM raw")
         con.close()
 
@@ -90,16 +98,26 @@ def main() -> None:
     with warehouse.writer(folder / "write.duckdb"):
         pass  # the layout, once: not the write's cost
     sessions(DAY, DAY)  # the NYSE calendar, built once per process (seconds): not the write's cost either
-    with timed("2. validate_bars + replace_bars_intraday (the write alone)", base["s"]), \
-            warehouse.writer(folder / "write.duckdb") as con:
+    with (
+        timed("2. validate_bars + replace_bars_intraday (the write alone)", base["s"]),
+        warehouse.writer(folder / "write.duckdb") as con,
+    ):
         written = store.replace_bars_intraday(con, validate_bars(raw, "files", "1m"), DAY, DAY, names, "1m")
     assert written.rows == len(raw), written
 
     csv = folder / "bars.csv"
     local = raw["ts"].dt.tz_convert("America/New_York").dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-    raw.assign(timestamp=local)[["ticker", "timestamp", "open", "high", "low", "close", "volume"]].to_csv(csv, index=False)
-    os.environ.update({"IMPACT_INTRADAY_SOURCE": "files", "IMPACT_INTRADAY_PATH": str(csv),
-                       "IMPACT_TICKERS": ",".join(names), "DAGSTER_HOME": str(folder / "dagster")})
+    raw.assign(timestamp=local)[["ticker", "timestamp", "open", "high", "low", "close", "volume"]].to_csv(
+        csv, index=False
+    )
+    os.environ.update(
+        {
+            "IMPACT_INTRADAY_SOURCE": "files",
+            "IMPACT_INTRADAY_PATH": str(csv),
+            "IMPACT_TICKERS": ",".join(names),
+            "DAGSTER_HOME": str(folder / "dagster"),
+        }
+    )
     from pipelines.runner import run_job
 
     target = folder / "warehouse.duckdb"
@@ -115,17 +133,33 @@ def main() -> None:
 
     members = names[:15]
     closes = raw[raw["ts"] == raw["ts"].min()][["ticker", "open"]].rename(columns={"open": "close"})
-    prices = closes.assign(date=pd.Timestamp(PREVIOUS), open=closes["close"], high=closes["close"] * 1.01,
-                           low=closes["close"] * 0.99, adj_close=closes["close"], volume=1_000_000, split_ratio=1.0,
-                           dividend=0.0, source="files")[list(PRICE_COLUMNS)]
-    event = pd.Series({"event_id": "bench-event", "announced_at": pd.Timestamp(f"{DAY} 07:00", tz="America/New_York"),
-                       "day0": DAY, "tickers": members})
+    prices = closes.assign(
+        date=pd.Timestamp(PREVIOUS),
+        open=closes["close"],
+        high=closes["close"] * 1.01,
+        low=closes["close"] * 0.99,
+        adj_close=closes["close"],
+        volume=1_000_000,
+        split_ratio=1.0,
+        dividend=0.0,
+        source="files",
+    )[list(PRICE_COLUMNS)]
+    event = pd.Series(
+        {
+            "event_id": "bench-event",
+            "announced_at": pd.Timestamp(f"{DAY} 07:00", tz="America/New_York"),
+            "day0": DAY,
+            "tickers": members,
+        }
+    )
     with warehouse.writer(target) as con:
         warehouse.replace_prices(con, prices, PREVIOUS, PREVIOUS, names)
         event_reaction(con, event)  # warm: DuckDB's first query plans
         with timed("4. baseline: read the event's bars") as read_base:
-            con.execute("SELECT * FROM core.bars_intraday WHERE date = ? AND ticker IN (SELECT unnest(?))",
-                        [DAY, [*members, "SPY"]]).df()
+            con.execute(
+                "SELECT * FROM core.bars_intraday WHERE date = ? AND ticker IN (SELECT unnest(?))",
+                [DAY, [*members, "SPY"]],
+            ).df()
         with timed("4. reaction of a 15-ticker event (reads + models.intraday)", read_base["s"], 0.2):
             frame = event_reaction(con, event)
     assert len(frame) == 15 * 5 and frame["ret"].notna().all(), frame

@@ -19,9 +19,14 @@ from models.intraday import regular_hours
 SHADE = "rgba(120, 130, 140, 0.12)"
 
 
-def intraday_chart(bars: pd.DataFrame, reaction: pd.DataFrame, day: object, announced_at: object = None,
-                   tickers: Sequence[str] | None = None, title: str = "The event's session, minute by minute",
-                   ) -> go.Figure:
+def intraday_chart(
+    bars: pd.DataFrame,
+    reaction: pd.DataFrame,
+    day: object,
+    announced_at: object = None,
+    tickers: Sequence[str] | None = None,
+    title: str = "The event's session, minute by minute",
+) -> go.Figure:
     """Lines of ``tickers`` (default: all in ``bars``) as % moves from their reference price (the reaction's
     ``ref_price``, else the first bar's open), x in New York time; pre/post shaded, the open and the news marked."""
     if bars.empty:
@@ -34,39 +39,74 @@ def intraday_chart(bars: pd.DataFrame, reaction: pd.DataFrame, day: object, anno
     if benchmark and benchmark not in names and benchmark in set(bars["ticker"]):
         names.append(benchmark)
     colors = {name: COLORWAY[i % len(COLORWAY)] for i, name in enumerate(names)}
-    fig = go.Figure(layout=go.Layout(template=TEMPLATE, height=440, title=title, hovermode="x unified",
-                                     yaxis=dict(title="move from the last close before the news", ticksuffix="%"),
-                                     xaxis=dict(title="New York time")))
+    fig = go.Figure(
+        layout=go.Layout(
+            template=TEMPLATE,
+            height=440,
+            title=title,
+            hovermode="x unified",
+            yaxis=dict(title="move from the last close before the news", ticksuffix="%"),
+            xaxis=dict(title="New York time"),
+        )
+    )
     for name in names:
         rows = bars[bars["ticker"] == name]
         if rows.empty:
             continue
         base = reference.get(name) or float(rows["open"].iloc[0])
         local = rows["ts"].dt.tz_convert(EXCHANGE_TZ).dt.tz_localize(None)
-        fig.add_trace(go.Scatter(
-            x=local, y=(rows["close"] / base - 1) * 100, mode="lines", name=esc(name),
-            line=dict(width=1.4, color=BENCHMARK_COLOR if name == benchmark else colors[name],
-                      dash="dot" if name == benchmark else "solid"),
-            hovertemplate=f"{esc(name)} %{{y:+.2f}}%<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=local,
+                y=(rows["close"] / base - 1) * 100,
+                mode="lines",
+                name=esc(name),
+                line=dict(
+                    width=1.4,
+                    color=BENCHMARK_COLOR if name == benchmark else colors[name],
+                    dash="dot" if name == benchmark else "solid",
+                ),
+                hovertemplate=f"{esc(name)} %{{y:+.2f}}%<extra></extra>",
+            )
+        )
     opens, closes = (t.tz_convert(EXCHANGE_TZ).tz_localize(None) for t in regular_hours(pd.Timestamp(day)))
     first = bars["ts"].min().tz_convert(EXCHANGE_TZ).tz_localize(None)
     last = bars["ts"].max().tz_convert(EXCHANGE_TZ).tz_localize(None)
     if first < opens:
-        fig.add_vrect(x0=first, x1=opens, fillcolor=SHADE, line_width=0, annotation_text="pre-market",
-                      annotation_position="top left")
+        fig.add_vrect(
+            x0=first,
+            x1=opens,
+            fillcolor=SHADE,
+            line_width=0,
+            annotation_text="pre-market",
+            annotation_position="top left",
+        )
     if last >= closes:
-        fig.add_vrect(x0=closes, x1=last, fillcolor=SHADE, line_width=0, annotation_text="post-market",
-                      annotation_position="top right")
-    fig.add_vline(x=opens, line=dict(color="#1d2730", width=1), annotation_text="open 09:30",
-                  annotation_position="bottom right")
+        fig.add_vrect(
+            x0=closes,
+            x1=last,
+            fillcolor=SHADE,
+            line_width=0,
+            annotation_text="post-market",
+            annotation_position="top right",
+        )
+    fig.add_vline(
+        x=opens, line=dict(color="#1d2730", width=1), annotation_text="open 09:30", annotation_position="bottom right"
+    )
     if announced_at is not None and not pd.isna(announced_at):
         news = pd.Timestamp(announced_at).tz_convert(EXCHANGE_TZ).tz_localize(None)
         if first <= news <= last:
-            fig.add_vline(x=news, line=dict(color="#c03b3b", width=2, dash="dash"),
-                          annotation_text=f"news {news:%H:%M}", annotation_position="top right")
+            fig.add_vline(
+                x=news,
+                line=dict(color="#c03b3b", width=2, dash="dash"),
+                annotation_text=f"news {news:%H:%M}",
+                annotation_position="top right",
+            )
         else:
-            fig.update_layout(title=f"{title}<br><sup>news announced {news:%Y-%m-%d %H:%M} New York time, "
-                                    "before this session's bars</sup>")
+            fig.update_layout(
+                title=f"{title}<br><sup>news announced {news:%Y-%m-%d %H:%M} New York time, "
+                "before this session's bars</sup>"
+            )
     return fig
 
 
@@ -75,5 +115,11 @@ def view_figure(view: dict | None, tickers: Sequence[str] | None = None) -> go.F
     if view is None:
         return empty_figure("No such event.", "The event's session, minute by minute")
     day = pd.Timestamp(view["day0"])
-    return intraday_chart(view["bars"], view["reaction"], day, view["announced_at"], tickers,
-                          title=f"{day:%Y-%m-%d}, minute by minute: move from the last close before the news")
+    return intraday_chart(
+        view["bars"],
+        view["reaction"],
+        day,
+        view["announced_at"],
+        tickers,
+        title=f"{day:%Y-%m-%d}, minute by minute: move from the last close before the news",
+    )

@@ -21,8 +21,23 @@ from models.calendar import EXCHANGE_TZ, is_session, next_session, previous_sess
 MEASURES: tuple[str, ...] = ("premarket_low", "open", "first_30m", "first_60m", "close")
 """What is measured, in event-time order (``position`` in the mart)."""
 REACTION_COLUMNS: tuple[str, ...] = (
-    "ticker", "measure", "position", "day0", "announced_at", "timing", "note", "ref_at", "ref_price", "at", "price",
-    "ret", "benchmark", "bench_ret", "beta", "beta_source", "abnormal",
+    "ticker",
+    "measure",
+    "position",
+    "day0",
+    "announced_at",
+    "timing",
+    "note",
+    "ref_at",
+    "ref_price",
+    "at",
+    "price",
+    "ret",
+    "benchmark",
+    "bench_ret",
+    "beta",
+    "beta_source",
+    "abnormal",
 )
 MARKET_MODEL, MARKET_ADJUSTED = "market model (daily)", "market-adjusted (beta 1)"
 
@@ -63,7 +78,9 @@ def timing(announced_at: pd.Timestamp | None, day0: date) -> tuple[str, str]:
     note = f"{said}, {where}: measured from the last close before the news"
     first = next_session(day) if (not is_session(day) or stamp >= session_close(day)) else day
     if first != day0:
-        note += f"; the reaction is measured on day0 {day0.date()}, not the first session after the news ({first.date()})"
+        note += (
+            f"; the reaction is measured on day0 {day0.date()}, not the first session after the news ({first.date()})"
+        )
     return label, note
 
 
@@ -87,7 +104,8 @@ def _split(bars: pd.DataFrame) -> dict[str, _Bars]:
     tickers = bars["ticker"].to_numpy(dtype=object)
     order = np.lexsort((ts, tickers))
     columns = [ts[order], bars["session"].to_numpy(dtype=object)[order]] + [
-        bars[c].to_numpy(dtype=float)[order] for c in ("open", "low", "close")]
+        bars[c].to_numpy(dtype=float)[order] for c in ("open", "low", "close")
+    ]
     names = tickers[order]
     starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]]) if len(names) else np.array([], dtype=int)
     ends = np.r_[starts[1:], len(names)]
@@ -104,8 +122,9 @@ def _price_at(bars: _Bars, at: int, step: int) -> tuple[pd.Timestamp, float] | N
     return None if i < 0 else (_stamp(bars.ts[i] + step), float(bars.close[i]))
 
 
-def _points(bars: _Bars, opens: int, closes: int, after: int | None, step: int,
-            intraday_news: bool) -> dict[str, tuple[pd.Timestamp, float] | None]:
+def _points(
+    bars: _Bars, opens: int, closes: int, after: int | None, step: int, intraday_news: bool
+) -> dict[str, tuple[pd.Timestamp, float] | None]:
     """(time, price) of each measure for one ticker's bars of day0 (times in ns)."""
     regular = bars.where(bars.session == "regular")
     pre = bars.where((bars.session == "pre") & (bars.ts + step > (after if after is not None else 0)))
@@ -164,7 +183,9 @@ def reaction(
     def measured(ticker: str) -> tuple[tuple | None, dict]:
         frame = by_ticker.get(ticker)
         empty = dict.fromkeys(MEASURES)
-        return reference(ticker), (empty if frame is None else _points(frame, opens, closes, after, step, intraday_news))
+        return reference(ticker), (
+            empty if frame is None else _points(frame, opens, closes, after, step, intraday_news)
+        )
 
     bench_ref, bench_points = measured(benchmark)
     rows = []
@@ -179,14 +200,27 @@ def reaction(
                 bench = _price_at(by_ticker.get(benchmark, nothing), point[0].value + step, step) if point else None
             bench_ret = bench[1] / bench_ref[1] - 1 if bench and bench_ref else np.nan
             b = float(beta) if has_beta else 1.0
-            rows.append({
-                "ticker": ticker, "measure": measure, "position": position, "day0": pd.Timestamp(day0).date(),
-                "announced_at": stamp, "timing": label, "note": note,
-                "ref_at": ref[0] if ref else pd.NaT, "ref_price": ref[1] if ref else np.nan,
-                "at": point[0] if point else pd.NaT, "price": point[1] if point else np.nan, "ret": ret,
-                "benchmark": benchmark, "bench_ret": bench_ret, "beta": b,
-                "beta_source": MARKET_MODEL if has_beta else MARKET_ADJUSTED, "abnormal": ret - b * bench_ret,
-            })
+            rows.append(
+                {
+                    "ticker": ticker,
+                    "measure": measure,
+                    "position": position,
+                    "day0": pd.Timestamp(day0).date(),
+                    "announced_at": stamp,
+                    "timing": label,
+                    "note": note,
+                    "ref_at": ref[0] if ref else pd.NaT,
+                    "ref_price": ref[1] if ref else np.nan,
+                    "at": point[0] if point else pd.NaT,
+                    "price": point[1] if point else np.nan,
+                    "ret": ret,
+                    "benchmark": benchmark,
+                    "bench_ret": bench_ret,
+                    "beta": b,
+                    "beta_source": MARKET_MODEL if has_beta else MARKET_ADJUSTED,
+                    "abnormal": ret - b * bench_ret,
+                }
+            )
     frame = pd.DataFrame(rows, columns=list(REACTION_COLUMNS))
     for column in ("announced_at", "ref_at", "at"):  # typed even when all missing: frames of many events concatenate
         frame[column] = pd.to_datetime(frame[column], utc=True)

@@ -35,5 +35,9 @@ def test_news_before_the_session_is_said_in_the_title_and_no_bars_is_said_plainl
     bars = DemoIntradaySource().fetch_bars(["NVDA"], DAY, DAY)
     fig = intraday_chart(bars, pd.DataFrame(), DAY, pd.Timestamp("2025-01-20 08:00", tz="America/New_York"))
     assert "news announced 2025-01-20 08:00 New York time" in fig.layout.title.text
-    assert "No intraday bars" in view_figure({"day0": DAY, "announced_at": None, "reaction": pd.DataFrame(),
-                                              "bars": pd.DataFrame()}).layout.annotations[0].text
+    assert (
+        "No intraday bars"
+        in view_figure({"day0": DAY, "announced_at": None, "reaction": pd.DataFrame(), "bars": pd.DataFrame()})
+        .layout.annotations[0]
+        .text
+    )

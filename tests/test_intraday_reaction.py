@@ -20,9 +20,17 @@ def _bars(ticker: str, path: dict[str, float], base: float) -> pd.DataFrame:
     for minute, price in path.items():
         close[minute] = price
     session = np.where(local < "09:30", "pre", np.where(local < "16:00", "regular", "post"))
-    frame = pd.DataFrame({"ticker": ticker, "ts": ts.tz_convert("UTC"), "open": close.to_numpy(),
-                          "high": close.to_numpy(), "low": close.to_numpy(), "close": close.to_numpy(),
-                          "session": session})
+    frame = pd.DataFrame(
+        {
+            "ticker": ticker,
+            "ts": ts.tz_convert("UTC"),
+            "open": close.to_numpy(),
+            "high": close.to_numpy(),
+            "low": close.to_numpy(),
+            "close": close.to_numpy(),
+            "session": session,
+        }
+    )
     return frame
 
 
@@ -32,9 +40,16 @@ def test_moves_from_the_previous_close_and_abnormal_over_the_same_minutes():
     x.loc[x["ts"] == pd.Timestamp("2025-01-27 14:30", tz="UTC"), "open"] = 92.0
     spy = _bars("SPY", {"08:00": 495.0, "09:30": 497.0, "09:59": 496.0, "10:29": 498.0, "15:59": 490.0}, 500.0)
     spy.loc[spy["ts"] == pd.Timestamp("2025-01-27 14:30", tz="UTC"), "open"] = 497.0
-    out = reaction(pd.concat([x, spy]), {"X": 100.0, "SPY": 500.0}, day0=DAY,
-                   announced_at=pd.Timestamp("2025-01-27 07:00", tz="America/New_York"), tickers=["X"],
-                   benchmark="SPY", betas={"X": 2.0}, interval_minutes=1).set_index("measure")
+    out = reaction(
+        pd.concat([x, spy]),
+        {"X": 100.0, "SPY": 500.0},
+        day0=DAY,
+        announced_at=pd.Timestamp("2025-01-27 07:00", tz="America/New_York"),
+        tickers=["X"],
+        benchmark="SPY",
+        betas={"X": 2.0},
+        interval_minutes=1,
+    ).set_index("measure")
     assert list(out.index) == list(MEASURES)
     assert out.loc["premarket_low", "ret"] == pytest.approx(-0.13)
     assert out.loc["premarket_low", "at"] == pd.Timestamp("2025-01-27 13:00", tz="UTC")
@@ -55,8 +70,16 @@ def test_without_a_beta_it_is_market_adjusted_and_missing_bars_give_empty_measur
     x = _bars("X", {}, 100.0)
     x = x[x["session"] != "pre"]  # a vendor without pre-market
     spy = _bars("SPY", {"15:59": 495.0}, 500.0)
-    out = reaction(pd.concat([x, spy]), {"X": 100.0, "SPY": 500.0}, day0=DAY, announced_at=None, tickers=["X"],
-                   benchmark="SPY", betas={}, interval_minutes=1).set_index("measure")
+    out = reaction(
+        pd.concat([x, spy]),
+        {"X": 100.0, "SPY": 500.0},
+        day0=DAY,
+        announced_at=None,
+        tickers=["X"],
+        benchmark="SPY",
+        betas={},
+        interval_minutes=1,
+    ).set_index("measure")
     assert np.isnan(out.loc["premarket_low", "ret"])
     assert out.loc["close", "abnormal"] == pytest.approx(0.0 - (495 / 500 - 1))
     assert (out["beta_source"] == MARKET_ADJUSTED).all() and (out["beta"] == 1.0).all()
@@ -66,9 +89,16 @@ def test_without_a_beta_it_is_market_adjusted_and_missing_bars_give_empty_measur
 def test_news_during_the_session_is_measured_from_the_price_at_the_announcement():
     x = _bars("X", {"11:59": 100.0, "12:29": 104.0, "12:59": 106.0, "15:59": 103.0}, 101.0)
     spy = _bars("SPY", {}, 500.0)
-    out = reaction(pd.concat([x, spy]), {"X": 95.0, "SPY": 500.0}, day0=DAY,
-                   announced_at=pd.Timestamp("2025-01-27 12:00", tz="America/New_York"), tickers=["X"],
-                   benchmark="SPY", betas={"X": 1.5}, interval_minutes=1).set_index("measure")
+    out = reaction(
+        pd.concat([x, spy]),
+        {"X": 95.0, "SPY": 500.0},
+        day0=DAY,
+        announced_at=pd.Timestamp("2025-01-27 12:00", tz="America/New_York"),
+        tickers=["X"],
+        benchmark="SPY",
+        betas={"X": 1.5},
+        interval_minutes=1,
+    ).set_index("measure")
     assert (out["timing"] == "regular hours").all()
     assert out["ref_price"].iloc[0] == 100.0  # the close of the 11:59 bar, not Friday's 95
     assert np.isnan(out.loc["open", "ret"]) and np.isnan(out.loc["premarket_low", "ret"])  # before the news
@@ -77,12 +107,15 @@ def test_news_during_the_session_is_measured_from_the_price_at_the_announcement(
     assert out.loc["close", "ret"] == pytest.approx(0.03)
 
 
-@pytest.mark.parametrize(("announced", "label", "says"), [
-    ("2025-01-27 07:00", "pre-market", "before the open"),
-    ("2025-01-24 16:20", "after hours", "after 2025-01-24's close"),
-    ("2025-01-25 10:00", "market closed", "while the market was closed"),
-    ("2025-01-27 11:00", "regular hours", "during the session"),
-])
+@pytest.mark.parametrize(
+    ("announced", "label", "says"),
+    [
+        ("2025-01-27 07:00", "pre-market", "before the open"),
+        ("2025-01-24 16:20", "after hours", "after 2025-01-24's close"),
+        ("2025-01-25 10:00", "market closed", "while the market was closed"),
+        ("2025-01-27 11:00", "regular hours", "during the session"),
+    ],
+)
 def test_timing_says_when_the_news_came(announced, label, says):
     got, note = timing(pd.Timestamp(announced, tz="America/New_York"), DAY)
     assert got == label

@@ -67,11 +67,15 @@ def _write(path, rows, header="timestamp,open,high,low,close,volume"):
 
 def test_files_in_another_zone_are_converted_across_a_dst_change(tmp_path):
     # US clocks moved on 2025-03-09, London's on 03-30: 09:30 New York is 14:30 London on 03-07, 13:30 on 03-10.
-    _write(tmp_path / "NVDA.csv", [
-        "2025-03-07 14:30,110,111,109,110.5,1000,Europe/London",
-        "2025-03-07 14:29,110,110,110,110,10,Europe/London",
-        "2025-03-10 13:30,106,107,105,106.5,2000,Europe/London",
-    ], header="timestamp,open,high,low,close,volume,tz")
+    _write(
+        tmp_path / "NVDA.csv",
+        [
+            "2025-03-07 14:30,110,111,109,110.5,1000,Europe/London",
+            "2025-03-07 14:29,110,110,110,110,10,Europe/London",
+            "2025-03-10 13:30,106,107,105,106.5,2000,Europe/London",
+        ],
+        header="timestamp,open,high,low,close,volume,tz",
+    )
     bars = FileIntradaySource(tmp_path).fetch_bars(["NVDA"], date(2025, 3, 7), date(2025, 3, 10))
     local = bars["ts"].dt.tz_convert("America/New_York").dt.strftime("%m-%d %H:%M").tolist()
     assert local == ["03-07 09:29", "03-07 09:30", "03-10 09:30"]
@@ -80,10 +84,14 @@ def test_files_in_another_zone_are_converted_across_a_dst_change(tmp_path):
 
 
 def test_files_with_offsets_keep_duplicates_for_the_write_to_count(tmp_path):
-    _write(tmp_path / "bars.csv", [
-        "NVDA,2025-01-27T09:30:00-05:00,124,125,123,124.5,10",
-        "NVDA,2025-01-27T14:30:00Z,124,125,123,124.6,11",
-    ], header="symbol,timestamp,open,high,low,close,volume")
+    _write(
+        tmp_path / "bars.csv",
+        [
+            "NVDA,2025-01-27T09:30:00-05:00,124,125,123,124.5,10",
+            "NVDA,2025-01-27T14:30:00Z,124,125,123,124.6,11",
+        ],
+        header="symbol,timestamp,open,high,low,close,volume",
+    )
     bars = FileIntradaySource(tmp_path).fetch_bars(["NVDA"], date(2025, 1, 27), date(2025, 1, 27))
     assert len(bars) == 2 and bars["ts"].nunique() == 1
 
@@ -106,16 +114,43 @@ def _chart(folder, symbol: str, day: str, base: float) -> None:
     stamps = pd.date_range(start, start + pd.Timedelta(hours=16), freq="1min", inclusive="left")
     rng = np.random.default_rng(7)
     close = base * np.exp(np.cumsum(rng.normal(0, 0.001, len(stamps))))
-    quote = {"open": list(close), "high": list(close * 1.001), "low": list(close * 0.999), "close": list(close),
-             "volume": [1000] * len(stamps)}
-    meta = {"currency": "USD", "symbol": symbol, "exchangeName": "NMS", "instrumentType": "EQUITY",
-            "firstTradeDate": 946909800, "regularMarketTime": int(stamps[-1].timestamp()), "hasPrePostMarketData": True,
-            "gmtoffset": -14400, "timezone": "EDT", "exchangeTimezoneName": "America/New_York",
-            "regularMarketPrice": float(close[-1]), "chartPreviousClose": base, "priceHint": 2,
-            "dataGranularity": "1m", "range": "", "validRanges": ["1d", "5d"]}
-    payload = {"chart": {"result": [{"meta": meta, "timestamp": [int(s.timestamp()) for s in stamps],
-                                     "indicators": {"quote": [quote], "adjclose": [{"adjclose": list(close)}]}}],
-                         "error": None}}
+    quote = {
+        "open": list(close),
+        "high": list(close * 1.001),
+        "low": list(close * 0.999),
+        "close": list(close),
+        "volume": [1000] * len(stamps),
+    }
+    meta = {
+        "currency": "USD",
+        "symbol": symbol,
+        "exchangeName": "NMS",
+        "instrumentType": "EQUITY",
+        "firstTradeDate": 946909800,
+        "regularMarketTime": int(stamps[-1].timestamp()),
+        "hasPrePostMarketData": True,
+        "gmtoffset": -14400,
+        "timezone": "EDT",
+        "exchangeTimezoneName": "America/New_York",
+        "regularMarketPrice": float(close[-1]),
+        "chartPreviousClose": base,
+        "priceHint": 2,
+        "dataGranularity": "1m",
+        "range": "",
+        "validRanges": ["1d", "5d"],
+    }
+    payload = {
+        "chart": {
+            "result": [
+                {
+                    "meta": meta,
+                    "timestamp": [int(s.timestamp()) for s in stamps],
+                    "indicators": {"quote": [quote], "adjclose": [{"adjclose": list(close)}]},
+                }
+            ],
+            "error": None,
+        }
+    }
     (folder / f"chart_{symbol}.json").write_text(json.dumps(payload))
 
 
@@ -131,11 +166,14 @@ def test_yahoo_minutes_with_pre_and_post_market_through_yfinance(tmp_path):
     assert any("includePrePost=True" in r or "includePrePost=true" in r for r in session.requests)
 
 
-@pytest.mark.parametrize(("interval", "start", "limit"), [
-    ("1m", date(2025, 1, 27), "last 30 days only (7 days per request)"),
-    ("5m", date(2024, 12, 1), "last 60 days only"),
-    ("1h", date(2022, 6, 1), "last 730 days only"),
-])
+@pytest.mark.parametrize(
+    ("interval", "start", "limit"),
+    [
+        ("1m", date(2025, 1, 27), "last 30 days only (7 days per request)"),
+        ("5m", date(2024, 12, 1), "last 60 days only"),
+        ("1h", date(2022, 6, 1), "last 730 days only"),
+    ],
+)
 def test_yahoo_beyond_its_look_back_names_the_limit_and_asks_nothing(interval, start, limit):
     session = RecordedYahooSession()
     source = YahooIntradaySource(session=session, today=date(2025, 3, 12))
@@ -164,5 +202,6 @@ def test_yahoo_asks_for_1m_bars_seven_days_at_a_time(tmp_path):
 def test_yahoo_unknown_ticker_is_a_source_error_naming_it(tmp_path):
     session = RecordedYahooSession(tmp_path)
     with pytest.raises(SourceError, match="NOPE"):
-        YahooIntradaySource(session=session, today=date(2025, 3, 12)).fetch_bars(["NOPE"], date(2025, 3, 10),
-                                                                                  date(2025, 3, 10), "5m")
+        YahooIntradaySource(session=session, today=date(2025, 3, 12)).fetch_bars(
+            ["NOPE"], date(2025, 3, 10), date(2025, 3, 10), "5m"
+        )

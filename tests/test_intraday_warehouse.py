@@ -43,8 +43,11 @@ def test_a_partition_is_written_once_and_a_rerun_leaves_identical_rows(intraday_
     with dg.instance_for_test() as instance:
         first = run_job("ingest_intraday", DAY, DAY, warehouse_file=path, instance=instance)
         assert first.success, first.error
-        assert first.checks == {"duplicated_minutes_dropped": True, "bars_inside_daily_range": True,
-                                "no_regular_hours_gaps": True}
+        assert first.checks == {
+            "duplicated_minutes_dropped": True,
+            "bars_inside_daily_range": True,
+            "no_regular_hours_gaps": True,
+        }
         before = _core(path)
         again = run_job("ingest_intraday", DAY, DAY, warehouse_file=path, instance=instance)
         assert again.success, again.error
@@ -109,7 +112,12 @@ def analysed(tmp_path_factory) -> Path:
     try:
         with dg.instance_for_test() as instance:
             for job, start, end, resources in (
-                ("ingest_prices", date(2024, 1, 2), date(2025, 2, 4), {"price_source": PriceSourceResource(source="demo")}),
+                (
+                    "ingest_prices",
+                    date(2024, 1, 2),
+                    date(2025, 2, 4),
+                    {"price_source": PriceSourceResource(source="demo")},
+                ),
                 ("ingest_intraday", DAY, DAY, {}),
                 ("analyze", date(2024, 1, 2), date(2025, 2, 4), {}),
             ):
@@ -141,9 +149,24 @@ def test_the_mart_holds_the_sell_off_with_the_reported_pre_market_falls(analysed
 
 def test_study_intraday_prints_a_table_per_ticker(analysed):
     env = {**os.environ, "COLUMNS": "200"}
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "study", "--event", "deepseek-r1-release",
-                           "--intraday", "--warehouse", str(analysed)], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "study",
+            "--event",
+            "deepseek-r1-release",
+            "--intraday",
+            "--warehouse",
+            str(analysed),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "market closed" in done.stdout and "pre-market low" in done.stdout
     assert done.stdout.count("vs SPY x beta") == 12
@@ -151,9 +174,23 @@ def test_study_intraday_prints_a_table_per_ticker(analysed):
 
 
 def test_study_intraday_without_bars_says_how_to_get_them(analysed):
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "study", "--event", "stargate-announcement",
-                           "--intraday", "--warehouse", str(analysed)], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "study",
+            "--event",
+            "stargate-announcement",
+            "--intraday",
+            "--warehouse",
+            str(analysed),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert done.returncode != 0
     assert "no intraday reaction for event 'stargate-announcement'" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr

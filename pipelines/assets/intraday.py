@@ -53,8 +53,13 @@ def intraday_resource_from_env(settings: Settings) -> IntradaySourceResource:
     retry_policy=NETWORK_RETRY,
     kinds={"duckdb", "python"},
     metadata={"partition_expr": "date", "key": "(ticker, interval, ts)"},
-    check_specs=[dg.AssetCheckSpec(DUPLICATES_CHECK, asset=BARS,
-                                   description="Duplicated minutes the source delivered, dropped before the write.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            DUPLICATES_CHECK,
+            asset=BARS,
+            description="Duplicated minutes the source delivered, dropped before the write.",
+        )
+    ],
     description="Intraday bars (pre, regular, post) per ticker and trading day, deduplicated, checked and replaced whole "
     "per partition (range) in one transaction.",
 )
@@ -85,25 +90,43 @@ def bars_intraday(
     if written.duplicates:
         context.log.warning(f"{written.duplicates} duplicated {interval} bar(s) dropped (the last delivered kept)")
     return dg.MaterializeResult(
-        metadata={"rows": written.rows, "duplicates": written.duplicates, "tickers": len(tickers), "interval": interval,
-                  "sessions": len(open_days), "source": source.name},
-        check_results=[dg.AssetCheckResult(
-            check_name=DUPLICATES_CHECK, passed=written.duplicates == 0, severity=dg.AssetCheckSeverity.WARN,
-            metadata={"duplicates": written.duplicates},
-            description=f"{written.duplicates} duplicated minutes dropped" if written.duplicates else "no duplicated minutes",
-        )],
+        metadata={
+            "rows": written.rows,
+            "duplicates": written.duplicates,
+            "tickers": len(tickers),
+            "interval": interval,
+            "sessions": len(open_days),
+            "source": source.name,
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=DUPLICATES_CHECK,
+                passed=written.duplicates == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"duplicates": written.duplicates},
+                description=f"{written.duplicates} duplicated minutes dropped"
+                if written.duplicates
+                else "no duplicated minutes",
+            )
+        ],
     )
 
 
-def _scoped(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, sql: str, what: str,
-            ) -> dg.AssetCheckResult:
+def _scoped(
+    context: dg.AssetCheckExecutionContext,
+    warehouse: WarehouseResource,
+    sql: str,
+    what: str,
+) -> dg.AssetCheckResult:
     scope = partition_scope(context)
     start, end = scope or ALL_DATES
     return check_result(read_frame(warehouse, sql, {"start": start, "end": end}), what, scope)
 
 
 @dg.asset_check(asset=bars_intraday, description="Regular-hours bars stay inside the day's daily high and low.")
-def bars_inside_daily_range(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def bars_inside_daily_range(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
     return _scoped(context, warehouse, store.OUTSIDE_DAILY_RANGE_SQL, "regular-hours bars outside the daily high/low")
 
 
@@ -118,7 +141,9 @@ def event_reaction(con: duckdb.DuckDBPyConnection, event: pd.Series) -> pd.DataF
     day0 = pd.Timestamp(event["day0"]).date()
     estimates = con.execute(
         "SELECT ticker, any_value(beta) AS beta, any_value(benchmark) AS benchmark FROM mart.event_estimates "
-        "WHERE event_id = ? AND status = 'ok' GROUP BY ticker", [event["event_id"]]).df()
+        "WHERE event_id = ? AND status = 'ok' GROUP BY ticker",
+        [event["event_id"]],
+    ).df()
     benchmark = next(iter(estimates["benchmark"].dropna()), DEFAULT_BENCHMARK)
     names = sorted({*event["tickers"], benchmark})
     bars = con.execute(
@@ -131,16 +156,25 @@ def event_reaction(con: duckdb.DuckDBPyConnection, event: pd.Series) -> pd.DataF
         SELECT ticker, ts, "interval", open, high, low, close, session FROM core.bars_intraday
         WHERE date = $day AND ticker IN (SELECT unnest($names)) AND "interval" = (SELECT "interval" FROM finest)
         ORDER BY ticker, ts
-        """, {"day": day0, "names": names}).df()
+        """,
+        {"day": day0, "names": names},
+    ).df()
     if bars.empty:
         return pd.DataFrame()
     interval = str(bars["interval"].iloc[0])
-    closes = con.execute("SELECT ticker, close FROM core.prices WHERE date = ? AND ticker IN (SELECT unnest(?))",
-                         [previous_session(day0).date(), names]).fetchall()
+    closes = con.execute(
+        "SELECT ticker, close FROM core.prices WHERE date = ? AND ticker IN (SELECT unnest(?))",
+        [previous_session(day0).date(), names],
+    ).fetchall()
     announced = event["announced_at"]
     frame = reaction(
-        bars, dict(closes), day0=day0, announced_at=None if pd.isna(announced) else pd.Timestamp(announced),
-        tickers=list(event["tickers"]), benchmark=benchmark, betas=dict(zip(estimates["ticker"], estimates["beta"], strict=True)),
+        bars,
+        dict(closes),
+        day0=day0,
+        announced_at=None if pd.isna(announced) else pd.Timestamp(announced),
+        tickers=list(event["tickers"]),
+        benchmark=benchmark,
+        betas=dict(zip(estimates["ticker"], estimates["beta"], strict=True)),
         interval_minutes=60 if interval == "1h" else int(interval.rstrip("m")),
     )
     return frame.assign(event_id=event["event_id"], interval=interval)
@@ -148,7 +182,12 @@ def event_reaction(con: duckdb.DuckDBPyConnection, event: pd.Series) -> pd.DataF
 
 @dg.asset(
     key=["mart", "intraday_reaction"],
-    deps=[BARS, dg.AssetKey(["core", "prices"]), dg.AssetKey(["core", "events"]), dg.AssetKey(["mart", "event_estimates"])],
+    deps=[
+        BARS,
+        dg.AssetKey(["core", "prices"]),
+        dg.AssetKey(["core", "events"]),
+        dg.AssetKey(["mart", "event_estimates"]),
+    ],
     group_name="event_study",
     automation_condition=dg.AutomationCondition.eager(),
     kinds={"duckdb", "python"},
@@ -159,7 +198,8 @@ def intraday_reaction(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     with warehouse.writer() as con:
         events = con.execute(
             "SELECT event_id, announced_at, day0, tickers FROM core.events "
-            "WHERE day0 IN (SELECT DISTINCT date FROM core.bars_intraday) ORDER BY day0, event_id").df()
+            "WHERE day0 IN (SELECT DISTINCT date FROM core.bars_intraday) ORDER BY day0, event_id"
+        ).df()
         frames = [event_reaction(con, row) for _, row in events.iterrows()]
         frames = [f for f in frames if len(f)]
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -175,5 +215,9 @@ INTRADAY_ASSETS = (bars_intraday, intraday_reaction)
 
 def ingest_job(tags: dict[str, str]):  # noqa: ANN201  (an unresolved asset job)
     """The ``ingest_intraday`` job: one trading day of intraday bars (or a range, as one run)."""
-    return dg.define_asset_job("ingest_intraday", selection=dg.AssetSelection.assets(bars_intraday), tags=tags,
-                               description="Intraday bars with pre- and post-market, one trading day (or a range).")
+    return dg.define_asset_job(
+        "ingest_intraday",
+        selection=dg.AssetSelection.assets(bars_intraday),
+        tags=tags,
+        description="Intraday bars with pre- and post-market, one trading day (or a range).",
+    )

@@ -15,7 +15,10 @@ if TYPE_CHECKING:  # pandas loads inside the command: `impact --help` stays chea
     import pandas as pd
 
 LABELS = {
-    "premarket_low": "pre-market low", "open": "open", "first_30m": "first 30 min", "first_60m": "first 60 min",
+    "premarket_low": "pre-market low",
+    "open": "open",
+    "first_30m": "first 30 min",
+    "first_60m": "first 60 min",
     "close": "close",
 }
 
@@ -27,7 +30,9 @@ def _pct(value: object) -> str:
 def _time(value: object) -> str:
     import pandas as pd
 
-    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value).tz_convert('America/New_York'):%m-%d %H:%M}"
+    return (
+        "" if value is None or pd.isna(value) else f"{pd.Timestamp(value).tz_convert('America/New_York'):%m-%d %H:%M}"
+    )
 
 
 def reaction_tables(frame: pd.DataFrame) -> list[Table]:
@@ -35,14 +40,22 @@ def reaction_tables(frame: pd.DataFrame) -> list[Table]:
     tables = []
     for ticker, rows in frame.groupby("ticker", sort=False):
         first = rows.iloc[0]
-        table = Table(title=f"{ticker} from {first['ref_price']:.2f} ({_time(first['ref_at'])} New York), "
-                      f"vs {first['benchmark']} x beta {first['beta']:.2f} ({first['beta_source']})")
+        table = Table(
+            title=f"{ticker} from {first['ref_price']:.2f} ({_time(first['ref_at'])} New York), "
+            f"vs {first['benchmark']} x beta {first['beta']:.2f} ({first['beta_source']})"
+        )
         for column in ("measure", "at (New York)", "price", "move", "benchmark", "abnormal"):
             table.add_column(column, justify="left" if column == "measure" else "right")
         for row in rows.itertuples():
             price = "" if row.price != row.price else f"{row.price:.2f}"
-            table.add_row(LABELS.get(row.measure, row.measure), _time(row.at), price, _pct(row.ret),
-                          _pct(row.bench_ret), _pct(row.abnormal))
+            table.add_row(
+                LABELS.get(row.measure, row.measure),
+                _time(row.at),
+                price,
+                _pct(row.ret),
+                _pct(row.bench_ret),
+                _pct(row.abnormal),
+            )
         tables.append(table)
     return tables
 
@@ -55,8 +68,12 @@ def summary_table(frame: pd.DataFrame) -> Table:
         table.add_column(label, justify="right")
     for ticker, rows in frame.groupby("ticker", sort=False):
         by = rows.set_index("measure")
-        table.add_row(ticker, *(_pct(by["ret"].get(m)) for m in LABELS),
-                      _pct(by["abnormal"].get("open")), _pct(by["abnormal"].get("close")))
+        table.add_row(
+            ticker,
+            *(_pct(by["ret"].get(m)) for m in LABELS),
+            _pct(by["abnormal"].get("open")),
+            _pct(by["abnormal"].get("close")),
+        )
     return table
 
 
@@ -71,15 +88,21 @@ def print_reaction(
         raise InputError("--intraday needs --event ID (see `impact events`)")
     with warehouse.reader(warehouse_file) as con:
         frame = read.intraday_reaction(con, event_id)
-        known = frame.empty and required and "core.events" in read.tables(con) and con.execute(
-            "SELECT count(*) FROM core.events WHERE event_id = ?", [event_id]).fetchall()[0][0] > 0
+        known = (
+            frame.empty
+            and required
+            and "core.events" in read.tables(con)
+            and con.execute("SELECT count(*) FROM core.events WHERE event_id = ?", [event_id]).fetchall()[0][0] > 0
+        )
     if frame.empty:
         if not required:
             return
         if not known:
             raise InputError(f"unknown event {event_id!r}: see `impact events --detected` for the ids")
-        raise InputError(f"no intraday reaction for event {event_id!r}: ingest intraday bars of its day0 "
-                         "(the ingest_intraday job; IMPACT_INTRADAY_SOURCE) and run `impact analyze`")
+        raise InputError(
+            f"no intraday reaction for event {event_id!r}: ingest intraday bars of its day0 "
+            "(the ingest_intraday job; IMPACT_INTRADAY_SOURCE) and run `impact analyze`"
+        )
     first = frame.iloc[0]
     console.print(f"[bold]Intraday reaction[/] ({first['timing']}): {first['note']}", soft_wrap=True)
     for table in [summary_table(frame)] if compact else reaction_tables(frame):

@@ -62,8 +62,9 @@ def _day(rng: np.random.Generator, ticker: str, day: pd.Timestamp, prev_close: f
     # Regular hours: open -> first extreme -> second extreme -> close, then held inside the day's range.
     t_a, t_b = sorted(rng.choice(np.arange(5, n_regular - 5), 2, replace=False))
     first, second = (h, lo) if rng.random() < 0.5 else (lo, h)
-    regular = _bridge(rng, [(0, np.log(o)), (t_a, np.log(first)), (t_b, np.log(second)), (n_regular, np.log(c))],
-                      MINUTE_VOL)
+    regular = _bridge(
+        rng, [(0, np.log(o)), (t_a, np.log(first)), (t_b, np.log(second)), (n_regular, np.log(c))], MINUTE_VOL
+    )
     # Pre-market: previous close -> pre-market low -> the open.
     if day.date() == SELL_OFF:
         target = REPORTED_PREMARKET_LOWS.get(ticker, 1.5 * min(o / prev_close - 1, 0.0))
@@ -83,11 +84,19 @@ def _day(rng: np.random.Generator, ticker: str, day: pd.Timestamp, prev_close: f
         n = len(opens)
         u_shape = 1.0 + 3.0 * (np.linspace(-1, 1, n) ** 2)
         weights = u_shape * rng.gamma(4.0, 0.25, n)
-        frames.append(pd.DataFrame({
-            "ticker": ticker, "ts": start + pd.to_timedelta(np.arange(n), unit="min"),
-            "open": opens, "high": high, "low": low, "close": closes,
-            "volume": np.round(float(bar["volume"]) * share * weights / weights.sum()),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ticker": ticker,
+                    "ts": start + pd.to_timedelta(np.arange(n), unit="min"),
+                    "open": opens,
+                    "high": high,
+                    "low": low,
+                    "close": closes,
+                    "volume": np.round(float(bar["volume"]) * share * weights / weights.sum()),
+                }
+            )
+        )
     out = pd.concat(frames, ignore_index=True)
     prices = ["open", "high", "low", "close"]
     out[prices] = out[prices].round(2)  # the daily bars' precision: their open, high, low and close stay exact
@@ -103,8 +112,13 @@ def _resample(bars: pd.DataFrame, minutes: int) -> pd.DataFrame:
     step = pd.Timedelta(minutes=minutes)
     bucket = anchor + ((bars["ts"] - anchor) // step) * step
     grouped = bars.assign(ts=bucket).groupby(["ticker", "ts"], sort=True)
-    return grouped.agg(open=("open", "first"), high=("high", "max"), low=("low", "min"), close=("close", "last"),
-                       volume=("volume", "sum")).reset_index()
+    return grouped.agg(
+        open=("open", "first"),
+        high=("high", "max"),
+        low=("low", "min"),
+        close=("close", "last"),
+        volume=("volume", "sum"),
+    ).reset_index()
 
 
 class DemoIntradaySource:
@@ -120,16 +134,24 @@ class DemoIntradaySource:
         """Canonical bars for ``tickers`` on the demo sessions in ``start``..``end`` (inside :data:`WINDOW`)."""
         minutes = INTERVAL_MINUTES.get(interval)
         if minutes is None:
-            raise SourceError(ORIGIN, f"unknown interval {interval!r}; choose one of {', '.join(INTERVAL_MINUTES)}",
-                              field="interval")
+            raise SourceError(
+                ORIGIN, f"unknown interval {interval!r}; choose one of {', '.join(INTERVAL_MINUTES)}", field="interval"
+            )
         unknown = [t for t in tickers if t not in DEMO_UNIVERSE]
         if unknown:
-            raise SourceError(ORIGIN, f"unknown ticker {unknown[0]!r}; the demo market has {', '.join(DEMO_UNIVERSE)}",
-                              ticker=unknown[0])
+            raise SourceError(
+                ORIGIN,
+                f"unknown ticker {unknown[0]!r}; the demo market has {', '.join(DEMO_UNIVERSE)}",
+                ticker=unknown[0],
+            )
         days = sessions(max(start, WINDOW[0]), min(end, WINDOW[1]))
         if len(days) == 0:
-            raise SourceError(ORIGIN, f"no demo intraday session in {start}..{end}: the demo has minute bars for "
-                              f"{WINDOW[0]}..{WINDOW[1]} only", date=start)
+            raise SourceError(
+                ORIGIN,
+                f"no demo intraday session in {start}..{end}: the demo has minute bars for "
+                f"{WINDOW[0]}..{WINDOW[1]} only",
+                date=start,
+            )
         daily = self.daily.fetch_prices(tickers, (days[0] - pd.Timedelta(days=7)).date(), days[-1].date())
         frames = []
         for ticker, rows in daily.groupby("ticker", sort=True):

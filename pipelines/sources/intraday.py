@@ -20,7 +20,17 @@ from pipelines.errors import DataValidationError, SourceError
 from pipelines.sources.base import TICKER_SYMBOL
 
 INTRADAY_COLUMNS: tuple[str, ...] = (
-    "ticker", "ts", "date", "interval", "open", "high", "low", "close", "volume", "session", "source",
+    "ticker",
+    "ts",
+    "date",
+    "interval",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "session",
+    "source",
 )
 INTERVAL_MINUTES: dict[str, int] = {"1m": 1, "2m": 2, "5m": 5, "15m": 15, "30m": 30, "60m": 60, "1h": 60}
 """The bar lengths we store (Yahoo's intraday intervals)."""
@@ -41,8 +51,9 @@ class IntradaySource(Protocol):
 def check_interval(interval: str, origin: str) -> int:
     """The interval's length in minutes, or a SourceError listing the intervals we store."""
     if interval not in INTERVAL_MINUTES:
-        raise SourceError(origin, f"unknown interval {interval!r}; choose one of {', '.join(INTERVAL_MINUTES)}",
-                          field="interval")
+        raise SourceError(
+            origin, f"unknown interval {interval!r}; choose one of {', '.join(INTERVAL_MINUTES)}", field="interval"
+        )
     return INTERVAL_MINUTES[interval]
 
 
@@ -87,8 +98,12 @@ def validate_bars(frame: pd.DataFrame, origin: str, interval: str) -> pd.DataFra
         raise DataValidationError(origin, f"invalid ticker {bad_names[0]!r}", row=i + 1, field="ticker")
     ts = frame["ts"]
     if not isinstance(ts.dtype, pd.DatetimeTZDtype):
-        raise DataValidationError(origin, f"timestamps without a time zone, e.g. {ts.iloc[0]!r}: give an offset or a tz",
-                                  ticker=str(tickers[0]), field="ts")
+        raise DataValidationError(
+            origin,
+            f"timestamps without a time zone, e.g. {ts.iloc[0]!r}: give an offset or a tz",
+            ticker=str(tickers[0]),
+            field="ts",
+        )
     out = pd.DataFrame({"ticker": tickers, "ts": ts.dt.tz_convert("UTC").astype("datetime64[us, UTC]").array})
     for field in ("open", "high", "low", "close", "volume"):
         values = pd.to_numeric(frame[field], errors="coerce").to_numpy(dtype=float)
@@ -96,8 +111,13 @@ def validate_bars(frame: pd.DataFrame, origin: str, interval: str) -> pd.DataFra
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise DataValidationError(
-                origin, f"{field} must be finite and {'>= 0' if field == 'volume' else '> 0'}, got {frame[field].iloc[i]!r}",
-                ticker=str(tickers[i]), date=out["ts"].iloc[i], row=i + 1, field=field)
+                origin,
+                f"{field} must be finite and {'>= 0' if field == 'volume' else '> 0'}, got {frame[field].iloc[i]!r}",
+                ticker=str(tickers[i]),
+                date=out["ts"].iloc[i],
+                row=i + 1,
+                field=field,
+            )
         out[field] = values
     out["volume"] = out["volume"].round().astype("int64")
     day, session = classify(out["ts"])
@@ -106,8 +126,13 @@ def validate_bars(frame: pd.DataFrame, origin: str, interval: str) -> pd.DataFra
         i = int(np.flatnonzero(outside)[0])
         local = out["ts"].iloc[i].tz_convert(EXCHANGE_TZ)
         raise DataValidationError(
-            origin, f"bar at {local:%Y-%m-%d %H:%M} New York time lies outside the trading day (04:00-20:00 on an NYSE "
-            "session)", ticker=str(tickers[i]), row=i + 1, field="ts")
+            origin,
+            f"bar at {local:%Y-%m-%d %H:%M} New York time lies outside the trading day (04:00-20:00 on an NYSE "
+            "session)",
+            ticker=str(tickers[i]),
+            row=i + 1,
+            field="ts",
+        )
     out["date"] = day.to_numpy()
     out["interval"] = interval
     out["session"] = session.to_numpy()

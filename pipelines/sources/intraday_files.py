@@ -36,22 +36,35 @@ def _parse(distinct: pd.DataFrame, rows: np.ndarray, path: Path) -> pd.Series:
     if naive.any():
         if "tz" not in distinct.columns:
             at = int(naive.to_numpy().nonzero()[0][0])
-            raise DataValidationError(str(path), f"timestamp {text.iloc[at]!r} has no offset and the file no 'tz' "
-                                      "column: write 2025-01-27T09:30:00-05:00 or add a tz column (America/New_York)",
-                                      row=int(rows[at]), field="timestamp")
+            raise DataValidationError(
+                str(path),
+                f"timestamp {text.iloc[at]!r} has no offset and the file no 'tz' "
+                "column: write 2025-01-27T09:30:00-05:00 or add a tz column (America/New_York)",
+                row=int(rows[at]),
+                field="timestamp",
+            )
         local = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
         for zone, members in distinct.loc[naive].groupby("tz").groups.items():
             try:
-                out[members] = local[members].dt.tz_localize(str(zone), ambiguous="raise", nonexistent="raise").dt.tz_convert("UTC")
+                out[members] = (
+                    local[members]
+                    .dt.tz_localize(str(zone), ambiguous="raise", nonexistent="raise")
+                    .dt.tz_convert("UTC")
+                )
             except Exception as error:  # unknown zone, or a wall time a DST change skips or repeats
                 at = int(distinct.index.get_loc(members[0]))
-                raise DataValidationError(str(path), f"cannot place {text.iloc[at]!r} in zone {zone!r}: {error}",
-                                          row=int(rows[at]), field="tz") from None
+                raise DataValidationError(
+                    str(path),
+                    f"cannot place {text.iloc[at]!r} in zone {zone!r}: {error}",
+                    row=int(rows[at]),
+                    field="tz",
+                ) from None
     bad = out.isna().to_numpy()
     if bad.any():
         at = int(bad.nonzero()[0][0])
-        raise DataValidationError(str(path), f"unparsable timestamp {text.iloc[at]!r}", row=int(rows[at]),
-                                  field="timestamp")
+        raise DataValidationError(
+            str(path), f"unparsable timestamp {text.iloc[at]!r}", row=int(rows[at]), field="timestamp"
+        )
     return out
 
 
@@ -108,7 +121,9 @@ class FileIntradaySource:
         frames = []
         for file in files:
             bars = validate_bars(read_bars_csv(file).assign(source=self.name), str(file), interval)
-            frames.append(bars[bars["ticker"].isin(tickers) & bars["date"].between(pd.Timestamp(start), pd.Timestamp(end))])
+            frames.append(
+                bars[bars["ticker"].isin(tickers) & bars["date"].between(pd.Timestamp(start), pd.Timestamp(end))]
+            )
         bars = pd.concat(frames, ignore_index=True)
         missing = sorted(set(tickers) - set(bars["ticker"]))
         if missing:

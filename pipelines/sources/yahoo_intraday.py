@@ -38,8 +38,13 @@ def lookback_error(interval: str, start: date, today: date) -> SourceError | Non
         f"Yahoo serves {interval} bars for the last {limit} days only"
         + (f" ({per} days per request)" if per else "")
         + f": {start} is {back} days back; "
-        + (f"ask for {coarser[0]} bars (IMPACT_INTRADAY_INTERVAL)" if coarser else "use the files source for older bars"),
-        date=start, field="interval",
+        + (
+            f"ask for {coarser[0]} bars (IMPACT_INTRADAY_INTERVAL)"
+            if coarser
+            else "use the files source for older bars"
+        ),
+        date=start,
+        field="interval",
     )
 
 
@@ -84,9 +89,18 @@ class YahooIntradaySource:
             self.session = _new_session()
         with _Watch(self.session) as watch:
             data = yf.download(
-                symbols, start=start, end=end + timedelta(days=1), interval=interval, prepost=True,
-                auto_adjust=False, actions=False, group_by="ticker", progress=False, threads=False,
-                timeout=self.timeout, session=self.session,
+                symbols,
+                start=start,
+                end=end + timedelta(days=1),
+                interval=interval,
+                prepost=True,
+                auto_adjust=False,
+                actions=False,
+                group_by="ticker",
+                progress=False,
+                threads=False,
+                timeout=self.timeout,
+                session=self.session,
             )
         frames, failed = [], []
         for symbol in symbols:
@@ -103,5 +117,9 @@ class YahooIntradaySource:
             out.insert(0, "ts", index.tz_convert("UTC"))
             out.insert(0, "ticker", symbol)
             frames.append(out)
-        bars = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["ticker", "ts", *_FIELDS.values()])
+        bars = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=["ticker", "ts", *_FIELDS.values()])
+        )
         return bars.assign(source=self.name), failed, watch

@@ -53,8 +53,10 @@ def replace_bars_intraday(
     outside = bars[(days < start) | (days > end) | (bars["interval"] != interval)]
     if not outside.empty:
         first = outside.iloc[0]
-        raise ValueError(f"ticker {first['ticker']} bar {first['ts']} ({first['interval']}) lies outside the partition "
-                         f"{start}..{end} at {interval}")
+        raise ValueError(
+            f"ticker {first['ticker']} bar {first['ts']} ({first['interval']}) lies outside the partition "
+            f"{start}..{end} at {interval}"
+        )
     repeated = bars.duplicated(["ticker", "ts"], keep="last")  # a duplicated minute: the last delivered wins
     unique = bars[~repeated] if repeated.any() else bars
     con.register("incoming_bars", unique)
@@ -62,7 +64,7 @@ def replace_bars_intraday(
         with write_errors(con):
             con.execute("CREATE OR REPLACE TEMP TABLE staged_bars AS FROM raw.bars_intraday LIMIT 0")
             con.execute(
-                "INSERT INTO staged_bars BY NAME SELECT source, ticker, \"interval\", ts, date, session, open, high, "
+                'INSERT INTO staged_bars BY NAME SELECT source, ticker, "interval", ts, date, session, open, high, '
                 "low, close, volume, now() AS ingested_at, $run_id AS run_id FROM incoming_bars",
                 {"run_id": run_id},
             )
@@ -72,17 +74,17 @@ def replace_bars_intraday(
         with write_errors(con), transaction(con):
             con.execute(
                 "DELETE FROM raw.bars_intraday WHERE source IN (SELECT unnest($sources)) AND ticker IN "
-                "(SELECT unnest($tickers)) AND \"interval\" = $interval AND date BETWEEN $start AND $end",
+                '(SELECT unnest($tickers)) AND "interval" = $interval AND date BETWEEN $start AND $end',
                 {"sources": sources, "tickers": list(tickers), "interval": interval, "start": start, "end": end},
             )
             con.execute("INSERT INTO raw.bars_intraday BY NAME FROM staged_bars")
             con.execute(
-                "DELETE FROM core.bars_intraday WHERE ticker IN (SELECT unnest($tickers)) AND \"interval\" = $interval "
+                'DELETE FROM core.bars_intraday WHERE ticker IN (SELECT unnest($tickers)) AND "interval" = $interval '
                 "AND date BETWEEN $start AND $end",
                 {"tickers": list(tickers), "interval": interval, "start": start, "end": end},
             )
             con.execute(
-                "INSERT INTO core.bars_intraday BY NAME SELECT ticker, ts, \"interval\", open, high, low, close, volume, "
+                'INSERT INTO core.bars_intraday BY NAME SELECT ticker, ts, "interval", open, high, low, close, volume, '
                 "session, date, source, ingested_at FROM staged_bars"
             )
             con.execute(
@@ -107,7 +109,8 @@ def _refuse_inconsistent(con: duckdb.DuckDBPyConnection, start: date, end: date)
             f"intraday bars from source '{source}'",
             f"a bar needs low <= open, close <= high, got open {o} high {h} low {lo} close {c} at {ts}; "
             f"{failures} bad bar(s) in the partition {start}..{end}, nothing was written",
-            ticker=ticker, field="high" if h < max(o, c) else "low",
+            ticker=ticker,
+            field="high" if h < max(o, c) else "low",
         )
 
 
