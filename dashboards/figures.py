@@ -409,8 +409,8 @@ SIMULATED_MARK = "SIMULATED DATA"
 
 
 def mark_simulated(fig: go.Figure) -> go.Figure:
-    """Stamp a figure of demo data "SIMULATED DATA" (a faint watermark and a corner note), so no PNG of it passes as
-    market data; returns the figure."""
+    """Stamp a figure of demo data "SIMULATED DATA" (a faint watermark and a note under the axis title, in a wider
+    bottom margin), so no PNG of it passes as market data; returns the figure."""
     fig.add_annotation(
         text=SIMULATED_MARK,
         name="simulated",
@@ -432,10 +432,12 @@ def mark_simulated(fig: go.Figure) -> go.Figure:
         yref="paper",
         xanchor="right",
         yanchor="top",
-        yshift=-34,
+        yshift=-52,
         showarrow=False,
         font=dict(size=10, color=NEGATIVE),
     )
+    # Room for the note under the axis title (the template's bottom margin holds the tick labels and the title).
+    fig.update_layout(margin=dict(b=max(fig.layout.margin.b or 0, 50) + 22))
     return fig
 
 

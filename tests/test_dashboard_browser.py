@@ -299,7 +299,7 @@ def test_menus_show_ten_rows_inline_checkboxes_and_filter_what_is_typed_after_a_
     total = page.locator(".dash-dropdown-content .dash-dropdown-option").count()
     assert total >= 20 and rows >= 10, f"{rows} of {total} events visible"
     # The search box has the focus: what is typed lands there and filters.
-    page.wait_for_function("() => document.activeElement.classList.contains('dash-dropdown-search')", timeout=3000)
+    page.wait_for_function("() => document.activeElement.classList.contains('dash-dropdown-search')", timeout=5000)
     page.keyboard.type("deepseek")
     page.wait_for_function(
         "() => document.querySelectorAll('.dash-dropdown-content .dash-dropdown-option').length < 10"
@@ -389,7 +389,8 @@ def test_every_table_downloads_as_csv_marked_simulated(page, server):
     download = info.value
     assert download.suggested_filename == "firm-tests-deepseek-r1-release_-1_1-SIMULATED.csv"
     rows = list(csv.DictReader(Path(download.path()).read_text(encoding="utf-8").splitlines()))
-    assert list(rows[0]) == ["data", "event_id", "ticker", "window", "tau_start", "tau_end", "ar_day0", "car", "t", "p"]
+    assert list(rows[0])[0] == "data"
+    assert {"event_id", "ticker", "window", "tau_start", "tau_end", "ar_day0", "car", "t", "p"} <= set(rows[0])
     nvda = next(row for row in rows if row["ticker"] == "NVDA")
     assert nvda["data"] == "SIMULATED (demo)" and nvda["window"] == "[-1,+1]"
     assert float(nvda["car"]) == pytest.approx(-0.11, abs=0.01)  # a fraction, not a percentage
@@ -484,7 +485,7 @@ def test_sentiment_page_says_not_computed_then_uses_the_tables_once_present(page
     _wait_text(page, "#sentiment-note", "not computed yet")
     _wait_graph(page, "sentiment-scatter", "gd => gd.layout.annotations && gd.layout.annotations.length > 0")
     # A writer process adds the sentiment tables while the app runs; the page picks them up on reload.
-    subprocess.run([sys.executable, "-c", SENTIMENT, str(demo_warehouse)], cwd=ROOT, check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", SENTIMENT, str(demo_warehouse)], cwd=ROOT, check=True, timeout=300)
     page.reload()
     _wait_graph(page, "sentiment-scatter", "gd => gd.data.some(t => t.name === 'OLS fit')")
     names = {t["name"] for t in _traces(page, "sentiment-scatter")}

@@ -430,6 +430,16 @@ def test_ticker_chart_stacks_events_of_one_day_curated_first_and_hides_closed_da
 
 
 def test_a_click_selects_the_candles_day_not_the_headline_dots_neighbour():
+    days = pd.DatetimeIndex(["2025-01-24", "2025-01-27", "2025-01-28"])
+    counts = pd.DataFrame({"date": [days[0]], "n_headlines": [3]})
+    events = pd.DataFrame({"day0": [days[1]], "name": ["DeepSeek-R1"], "origin": ["curated"]})
+    fig = figures.ticker_chart(_bars(days), "NVDA", events, None, counts)
+    candles = fig.data[0]
+    # Sessions sit at noon: at midnight a Monday is on the weekend break's edge, where Plotly hovers nothing.
+    assert [pd.Timestamp(x).hour for x in candles.x] == [12, 12, 12]
+    # Only the candles hover (the dots and markers would win the unified hover and lend a click their day).
+    assert {t.name: t.hoverinfo for t in fig.data[1:3]} == {"headlines (click a day)": "skip", "events": "skip"}
+    assert "3 headline(s)" in candles.hovertext[0] and "DeepSeek-R1 [curated]" in candles.hovertext[1]
     from dashboards.pages.ticker import clicked_day
 
     click = {"points": [{"curveNumber": 1, "x": "2025-01-24"}, {"curveNumber": 0, "x": "2025-01-27"}]}
