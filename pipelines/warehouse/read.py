@@ -790,6 +790,21 @@ def intraday_bars(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], day: d
     ).df()
 
 
+def intraday_view(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
+    """What the intraday chart of an event shows: its day0, announcement, the reaction rows and the day0 bars of its
+    tickers and benchmark (None when the event is unknown)."""
+    if "core.events" not in tables(con):
+        return None
+    rows = con.execute("SELECT day0, announced_at, tickers FROM core.events WHERE event_id = ?", [event_id]).fetchall()
+    if not rows:
+        return None
+    day0, announced_at, names = rows[0]
+    reaction = intraday_reaction(con, event_id)
+    benchmark = [] if reaction.empty else [str(reaction["benchmark"].iloc[0])]
+    return {"day0": day0, "announced_at": announced_at, "reaction": reaction,
+            "bars": intraday_bars(con, [*names, *benchmark], day0)}
+
+
 # --- dollar impact -------------------------------------------------------------------------------------
 
 
@@ -861,18 +876,3 @@ def event_dollar_windows(con: duckdb.DuckDBPyConnection, event_id: str) -> pd.Da
         [event_id],
     ).df()
     return None if frame.empty else frame
-
-
-def intraday_view(con: duckdb.DuckDBPyConnection, event_id: str) -> dict | None:
-    """What the intraday chart of an event shows: its day0, announcement, the reaction rows and the day0 bars of its
-    tickers and benchmark (None when the event is unknown)."""
-    if "core.events" not in tables(con):
-        return None
-    rows = con.execute("SELECT day0, announced_at, tickers FROM core.events WHERE event_id = ?", [event_id]).fetchall()
-    if not rows:
-        return None
-    day0, announced_at, names = rows[0]
-    reaction = intraday_reaction(con, event_id)
-    benchmark = [] if reaction.empty else [str(reaction["benchmark"].iloc[0])]
-    return {"day0": day0, "announced_at": announced_at, "reaction": reaction,
-            "bars": intraday_bars(con, [*names, *benchmark], day0)}
