@@ -55,21 +55,21 @@ def timing(announced_at: pd.Timestamp | None, day0: date) -> tuple[str, str]:
     (day0 before the open), ``after hours`` (after the previous session's close), ``market closed``
     (a weekend, holiday or night), ``unknown`` (no announcement time, e.g. a detected event).
     """
-    day0 = pd.Timestamp(day0).normalize()
+    event_day = pd.Timestamp(day0).normalize()
     if announced_at is None or pd.isna(announced_at):
         return "unknown", "no announcement time: measured from the previous close"
     stamp = pd.Timestamp(announced_at)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     local = stamp.tz_convert(EXCHANGE_TZ)
-    opens, closes = regular_hours(day0)
+    opens, closes = regular_hours(event_day)
     said = f"announced {local:%Y-%m-%d %H:%M} New York time"
     if opens <= stamp < closes:
         return "regular hours", f"{said}, during the session: measured from the price at the announcement"
     if stamp >= closes:
-        return "after the event session", f"{said}, after day0 {day0.date()}'s close: nothing of day0 reflects it"
+        return "after the event session", f"{said}, after day0 {event_day.date()}'s close: nothing of day0 reflects it"
     day = local.tz_localize(None).normalize()
     hour = local.hour + local.minute / 60
-    if day == day0 and hour >= 4:
+    if day == event_day and hour >= 4:
         label, where = "pre-market", "before the open, in the pre-market"
     elif is_session(day) and stamp >= session_close(day) and hour < 20:
         label, where = "after hours", f"after {day.date()}'s close, in the post-market"
@@ -77,9 +77,9 @@ def timing(announced_at: pd.Timestamp | None, day0: date) -> tuple[str, str]:
         label, where = "market closed", "while the market was closed (night, weekend or holiday)"
     note = f"{said}, {where}: measured from the last close before the news"
     first = next_session(day) if (not is_session(day) or stamp >= session_close(day)) else day
-    if first != day0:
+    if first != event_day:
         note += (
-            f"; the reaction is measured on day0 {day0.date()}, not the first session after the news ({first.date()})"
+            f"; the reaction is measured on day0 {event_day.date()}, not the first session after the news ({first.date()})"
         )
     return label, note
 
@@ -174,7 +174,7 @@ def reaction(
     nothing = _Bars(*(np.array([]) for _ in range(5)))
 
     def reference(ticker: str) -> tuple[pd.Timestamp, float] | None:
-        if intraday_news:
+        if intraday_news and stamp is not None:
             frame = by_ticker.get(ticker, nothing)
             return _price_at(frame.where(frame.session == "regular"), stamp.value, step)
         close = previous_close.get(ticker)
@@ -199,7 +199,7 @@ def reaction(
             if measure == "premarket_low":  # the benchmark over the same minutes: up to the ticker's low
                 bench = _price_at(by_ticker.get(benchmark, nothing), point[0].value + step, step) if point else None
             bench_ret = bench[1] / bench_ref[1] - 1 if bench and bench_ref else np.nan
-            b = float(beta) if has_beta else 1.0
+            b = float(beta) if beta is not None and has_beta else 1.0
             rows.append(
                 {
                     "ticker": ticker,

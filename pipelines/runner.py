@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -168,7 +169,7 @@ def run_job(
     carries the run's own warning messages (whatever ``console_level`` lets Dagster print), after a
     line for each earlier run this one marked failed because its process was gone.
     """
-    overrides: dict[str, dg.ConfigurableResource] = {
+    overrides: dict[str, Any] = {
         k: v for k, v in {"price_source": price_source, "news_source": news_source}.items() if v is not None
     }
     defs = build_definitions(str(warehouse_file) if warehouse_file else None, None, **overrides)

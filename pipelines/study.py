@@ -19,6 +19,7 @@ from models.event_study import EventStudy, EventStudyResults, significance
 from models.event_study.results import window_label
 from pipelines.errors import InputError
 from pipelines.universe import BENCHMARKS
+from pipelines.warehouse import read
 
 if TYPE_CHECKING:
     from pipelines.warehouse.read import StoredStudy
@@ -31,13 +32,11 @@ FACTORS = ("SPY", "SMH")
 
 
 def load_returns(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Simple daily returns from adjusted closes, one column per ticker, indexed by session."""
-    prices = con.execute("SELECT ticker, date, adj_close FROM core.prices ORDER BY date").df()
-    if prices.empty:
+    """Simple daily returns from adjusted closes, one column per ticker, indexed by session (``read.returns``)."""
+    wide = read.returns(con)
+    if wide.empty:
         raise ValueError("core.prices is empty: ingest prices first (impact demo / impact ingest)")
-    wide = prices.pivot(index="date", columns="ticker", values="adj_close").sort_index()
-    wide.index = pd.DatetimeIndex(wide.index)
-    return wide.pct_change(fill_method=None).iloc[1:]
+    return wide
 
 
 def stocks_of(returns: pd.DataFrame) -> list[str]:

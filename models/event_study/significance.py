@@ -71,11 +71,12 @@ def _result(
     bad = np.array([bool(r) for r in reasons], dtype=bool)
     for values in arrays:
         values[bad] = np.nan
+    stat, p, dof = arrays
     if isinstance(method, str) and not bad.any():
-        return TestResult(name, *arrays, method, adjusts)
+        return TestResult(name, stat, p, dof, method, adjusts)
     texts = (method,) * len(reasons) if isinstance(method, str) else tuple(method)
     methods = tuple(f"{UNDEFINED}{r}" if r else m for r, m in zip(reasons, texts, strict=True))
-    return TestResult(name, *arrays, methods, adjusts)
+    return TestResult(name, stat, p, dof, methods, adjusts)
 
 
 def no_data(n_windows: int) -> list[TestResult]:

@@ -23,7 +23,7 @@ LABELS = {
 }
 
 
-def _pct(value: object) -> str:
+def _pct(value: float | None) -> str:
     return "" if value is None or value != value else f"{float(value) * 100:+.2f}%"  # NaN != NaN
 
 

@@ -69,11 +69,12 @@ def classify(ts: pd.Series) -> tuple[pd.Series, pd.Series]:
     minutes = np.asarray(local.hour * 60 + local.minute)
     close_of = {d: regular_hours(d)[1].tz_convert(EXCHANGE_TZ) for d in open_days}
     close_minutes = np.array([close_of[d].hour * 60 + close_of[d].minute if d in close_of else -1 for d in day])
-    session = np.select(
+    which = np.select(
         [minutes < PRE_OPEN.hour * 60, minutes < 9 * 60 + 30, minutes < close_minutes, minutes < POST_CLOSE.hour * 60],
-        [None, "pre", "regular", "post"],
-        default=None,
+        [0, 1, 2, 3],
+        default=0,
     )
+    session = np.array([None, "pre", "regular", "post"], dtype=object)[which]
     session[close_minutes < 0] = None  # the NYSE was closed that day
     return (pd.Series(day[codes], index=ts.index), pd.Series(session[codes], index=ts.index, dtype=object))
 
