@@ -190,6 +190,11 @@ def event_verdicts(store: Store, event_id: str) -> pd.DataFrame:
     return store.read("event_verdicts", read.event_verdicts, event_id, "event").value
 
 
+def event_intraday(store: Store, event_id: str) -> Result:
+    """The event session's intraday bars and reaction (``read.intraday_view``)."""
+    return store.read("event_intraday", read.intraday_view, event_id)
+
+
 def event_sentiment(store: Store, event_id: str, lo: int, hi: int) -> Result:
     """Per event ticker: headline sentiment FOR it on sessions [lo, hi] around day0 (``read.sentiment_by_ticker``)."""
     return store.read("event_sentiment", read.sentiment_by_ticker, event_id, lo, hi)

@@ -21,6 +21,7 @@ import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from dashboards import data, figures
+from dashboards.intraday import view_figure
 from models.event_study import significance
 from models.event_study.study import EventStudy
 from pipelines.warehouse.read import money
@@ -247,6 +248,7 @@ def load_event(event_id: str, warehouse_path: str | Path | None = None) -> tuple
                 **bundle,
                 "sentiment": data.event_sentiment(store, event_id, *SENTIMENT_SESSIONS).value,
                 "verdicts": data.event_verdicts(store, event_id),
+                "intraday": data.event_intraday(store, event_id).value,
             }
     except data.WarehouseBusy as error:
         raise ReportError(str(error)) from error
@@ -292,7 +294,7 @@ def render_html(bundle: dict, status: dict) -> str:
     ]
     for name, fig in figs.items():
         parts.append(
-            f"<h2>{html.escape({'prices': 'Price paths', 'ar': 'Day-0 abnormal returns', 'car': 'CAR paths'}[name])}</h2>"
+            f"<h2>{html.escape({'prices': 'Price paths', 'ar': 'Day-0 abnormal returns', 'car': 'CAR paths', 'intraday': 'The event session, minute by minute'}[name])}</h2>"
         )
         parts.append(
             fig.to_html(
@@ -341,7 +343,7 @@ def render_html(bundle: dict, status: dict) -> str:
 
 def _figures(bundle: dict, status: dict) -> dict:
     """The event's figures as the report draws them, stamped "simulated" when the data is the demo's."""
-    figs = figures.event_figures(bundle, titles="report")
+    figs = {**figures.event_figures(bundle, titles="report"), "intraday": view_figure(bundle.get("intraday"))}
     return {name: figures.mark_simulated(fig) for name, fig in figs.items()} if status.get("demo") else figs
 
 

@@ -75,13 +75,13 @@ def timing(announced_at: pd.Timestamp | None, day0: date) -> tuple[str, str]:
         label, where = "after hours", f"after {day.date()}'s close, in the post-market"
     else:
         label, where = "market closed", "while the market was closed (night, weekend or holiday)"
-    note = f"{said}, {where}: measured from the last close before the news"
     first = next_session(day) if (not is_session(day) or stamp >= session_close(day)) else day
     if first != event_day:
-        note += (
-            f"; the reaction is measured on day0 {event_day.date()}, not the first session after the news ({first.date()})"
+        return label, (
+            f"{said}, {where}; the reaction is measured on day0 {event_day.date()} from the close before it, "
+            f"not on the first session after the news ({first.date()})"
         )
-    return label, note
+    return label, f"{said}, {where}: measured from the last close before the news"
 
 
 @dataclass(frozen=True)

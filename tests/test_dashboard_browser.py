@@ -269,6 +269,9 @@ def test_event_explorer_renders_and_follows_the_chosen_event(page, server):
     _wait_text(page, "#event-verdict", "moved significantly")
     verdict = page.inner_text("#event-verdict")
     assert verdict.startswith("[-1,+1]:") and "[0,0]:" in verdict and "[-5,+5]:" in verdict
+    # The event session minute by minute: this warehouse has no intraday bars, and the chart says how to get them.
+    _wait_graph(page, "event-intraday", "gd => (gd.layout.annotations || []).length > 0")
+    assert "No intraday bars" in page.inner_text("#event-intraday")
     _shot(page, "events")
 
     # Another event by real clicks and typing: open the menu, type right away, Enter.
@@ -607,6 +610,11 @@ def test_report_png_writes_one_image_per_figure(demo_warehouse, tmp_path, browse
     written = build_report(
         "deepseek-r1-release", tmp_path / "deepseek.png", format="png", warehouse_path=demo_warehouse
     )
-    assert [p.name for p in written] == ["deepseek-prices.png", "deepseek-ar.png", "deepseek-car.png"]
+    assert [p.name for p in written] == [
+        "deepseek-prices.png",
+        "deepseek-ar.png",
+        "deepseek-car.png",
+        "deepseek-intraday.png",
+    ]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000

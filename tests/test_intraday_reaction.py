@@ -126,4 +126,8 @@ def test_timing_says_when_day0_is_not_the_first_session_after_the_news():
     # DeepSeek-R1: 2025-01-20 was a market holiday; the catalogue sets day0 to 2025-01-27.
     label, note = timing(pd.Timestamp("2025-01-20 08:00", tz="America/New_York"), DAY)
     assert label == "market closed"
-    assert "measured on day0 2025-01-27, not the first session after the news (2025-01-21)" in note
+    assert (
+        "measured on day0 2025-01-27 from the close before it, not on the first session after the news (2025-01-21)"
+        in note
+    )
+    assert "from the last close before the news" not in note  # the reference is the close before day0

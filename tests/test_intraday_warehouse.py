@@ -142,7 +142,7 @@ def test_the_mart_holds_the_sell_off_with_the_reported_pre_market_falls(analysed
     assert close.loc["NVDA", "ret"] == pytest.approx(118.42 / 142.62 - 1, abs=1e-6)  # the demo's daily close
     assert (close["beta_source"] == "market model (daily)").all()
     assert (frame["timing"] == "market closed").all()
-    assert frame["note"].str.contains("not the first session after the news").all()
+    assert frame["note"].str.contains("not on the first session after the news").all()
     assert len(macro) == len(frame) == 12 * 5
     assert set(bars["ticker"]) == {"NVDA", "SPY"} and len(bars) == 2 * 960
 
@@ -194,3 +194,17 @@ def test_study_intraday_without_bars_says_how_to_get_them(analysed):
     assert done.returncode != 0
     assert "no intraday reaction for event 'stargate-announcement'" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_the_report_and_the_explorer_draw_the_event_session(analysed, tmp_path):
+    from dashboards import data
+    from dashboards.intraday import view_figure
+    from dashboards.report import build_report
+
+    [page] = build_report("deepseek-r1-release", tmp_path / "r.html", warehouse_path=analysed)
+    text = page.read_text(encoding="utf-8")
+    assert "The event session, minute by minute" in text and "fig-intraday" in text
+    view = data.event_intraday(data.open_store(analysed), "deepseek-r1-release").value
+    figure = view_figure(view, ["NVDA", "MSFT"])
+    names = {trace.name for trace in figure.data}
+    assert {"NVDA", "MSFT"} <= names and "META" not in names  # the explorer's focus tickers, and the benchmark

@@ -27,6 +27,7 @@ from dashboards.components import (
     table,
     test_label,
 )
+from dashboards.intraday import view_figure
 from models.event_study.results import window_label
 from pipelines.warehouse.read import money
 
@@ -132,6 +133,7 @@ def layout(store: data.Store, query: dict[str, str]) -> html.Div:
                 ],
                 className="grid2",
             ),
+            dcc.Graph(id="event-intraday", config=GRAPH_CONFIG),
             html.Div(
                 [
                     html.Div([html.H3("Per-firm tests"), html.Div(id="event-firm-tests")], className="card"),
@@ -253,6 +255,19 @@ def register(app: dash.Dash, store: data.Store) -> None:
             bundle, window, sentiment_ready, focus=focus, reason=reason, simulated=simulated, verdicts=verdicts
         )
         return (*views, True, problem, search)
+
+    @app.callback(Output("event-intraday", "figure"), Input("event-select", "value"), Input("event-tickers", "value"))
+    def update_intraday(event_id: str | None, focus: list[str] | None):
+        """The event session minute by minute (the focus tickers that have bars, and the benchmark)."""
+        if not event_id:
+            return figures.empty_figure("pick an event from the menu")
+        try:
+            view = data.event_intraday(store, event_id).value
+            simulated = bool(data.status(store).value["demo"])
+        except data.WarehouseBusy:
+            return busy_figure()
+        fig = view_figure(view, list(focus or []) or None)
+        return figures.mark_simulated(fig) if simulated else fig
 
 
 def _verdict_block(verdicts: pd.DataFrame | None, window: tuple[int, int]) -> html.Div | None:
