@@ -5,7 +5,6 @@ partition and the retry delay come from the IMPACT_* environment variables (``pi
 read when the definitions are built, not at import), defaulting to the offline demo.
 """
 
-
 from datetime import date
 
 import dagster as dg
@@ -31,7 +30,7 @@ def ingestion_jobs(settings: Settings) -> list:
     return [
         dg.define_asset_job(
             "ingest_prices",
-            selection=dg.AssetSelection.assets(market.prices, *shares.SHARES_ASSETS),
+            selection=dg.AssetSelection.assets(market.prices),
             tags=tags,
             description="Daily bars and shares outstanding for the universe, one NYSE session (or a range, as one run).",
         ),
@@ -60,21 +59,28 @@ def _cron(text: str, variable: str) -> str:
     from dagster._utils.schedules import is_valid_cron_string
 
     if not is_valid_cron_string(text):
-        raise SettingsError(f"environment variable {variable}={text!r} is not valid: expected a cron of 5 fields, "
-                            "e.g. `30 17 * * 1-5`")
+        raise SettingsError(
+            f"environment variable {variable}={text!r} is not valid: expected a cron of 5 fields, e.g. `30 17 * * 1-5`"
+        )
     return text
 
 
 def ingestion_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     """The prices and headlines schedules: crons, first state and the day they ingest come from ``settings``
     (IMPACT_PRICES_SCHEDULE, IMPACT_NEWS_SCHEDULE, IMPACT_SCHEDULE_STATUS, IMPACT_SCHEDULE_AS_OF)."""
-    status = dg.DefaultScheduleStatus.RUNNING if settings.schedule_status == "running" else dg.DefaultScheduleStatus.STOPPED
+    status = (
+        dg.DefaultScheduleStatus.RUNNING if settings.schedule_status == "running" else dg.DefaultScheduleStatus.STOPPED
+    )
 
     def day(context: dg.ScheduleEvaluationContext) -> date:
         return settings.schedule_as_of or context.scheduled_execution_time.date()
 
-    @dg.schedule(job_name="ingest_prices", cron_schedule=_cron(settings.prices_schedule, "IMPACT_PRICES_SCHEDULE"),
-                 execution_timezone=EXCHANGE_TZ, default_status=status)
+    @dg.schedule(
+        job_name="ingest_prices",
+        cron_schedule=_cron(settings.prices_schedule, "IMPACT_PRICES_SCHEDULE"),
+        execution_timezone=EXCHANGE_TZ,
+        default_status=status,
+    )
     def prices_after_close(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         """Ingest the day's session after the close and the closing auction (17:30 New York time by default)."""
         today = day(context)
@@ -82,8 +88,12 @@ def ingestion_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
             return dg.SkipReason(f"{today} is not an NYSE session")
         return dg.RunRequest(partition_key=today.isoformat())
 
-    @dg.schedule(job_name="ingest_news", cron_schedule=_cron(settings.news_schedule, "IMPACT_NEWS_SCHEDULE"),
-                 execution_timezone=EXCHANGE_TZ, default_status=status)
+    @dg.schedule(
+        job_name="ingest_news",
+        cron_schedule=_cron(settings.news_schedule, "IMPACT_NEWS_SCHEDULE"),
+        execution_timezone=EXCHANGE_TZ,
+        default_status=status,
+    )
     def news_end_of_day(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         """Ingest the day's headlines just before midnight New York time (by default), weekends included."""
         return dg.RunRequest(partition_key=day(context).isoformat())
@@ -95,8 +105,12 @@ prices_after_close, news_end_of_day = ingestion_schedules(Settings())
 """The schedules with the declared defaults (no environment read at import); the definitions build their own."""
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, request_job=analyze_job, minimum_interval_seconds=15,
-                      default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    request_job=analyze_job,
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def analyze_after_ingest(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
     """Launch ``analyze`` after each successful ingestion run of the daemon (schedules, the UI); the CLI's
     in-process runs (tagged with their PID) are analysed by the CLI itself."""
@@ -109,24 +123,36 @@ def analyze_after_ingest(context: dg.RunStatusSensorContext) -> dg.RunRequest | 
 
 
 def build_definitions(
-    warehouse_file: str | None = None, settings: Settings | None = None, end_at_data: bool = False,
+    warehouse_file: str | None = None,
+    settings: Settings | None = None,
+    end_at_data: bool = False,
     **resources: dg.ConfigurableResource,
 ) -> dg.Definitions:
     """All definitions; ``settings`` (read from the environment now when not given) configure the partitions,
     retries and every resource not given here (the warehouse file too). ``end_at_data``: the partitions end where
     the configured sources' data does (:func:`pipelines.partitions.data_ends`), as the UI shows them."""
     settings = Settings.from_env() if settings is None else settings
-    assets = [market.prices, *shares.SHARES_ASSETS, news.headlines, *events.EVENT_ASSETS, *dollars.DOLLAR_ASSETS,
-              *sentiment.SENTIMENT_ASSETS, *intraday.INTRADAY_ASSETS]
+    assets = [
+        market.prices,
+        news.headlines,
+        *events.EVENT_ASSETS,
+        *dollars.DOLLAR_ASSETS,
+        *sentiment.SENTIMENT_ASSETS,
+        *intraday.INTRADAY_ASSETS,
+    ]
     return dg.Definitions(
-        assets=configure_assets(assets, settings.history_start, settings.retry_delay_s,
-                                data_ends(settings) if end_at_data else (None, None)),
+        assets=configure_assets(
+            assets, settings.history_start, settings.retry_delay_s, data_ends(settings) if end_at_data else (None, None)
+        ),
         asset_checks=dg.load_asset_checks_from_modules([market, shares, news, events, intraday]),
         jobs=[*ingestion_jobs(settings), intraday.ingest_job(ingestion_jobs(settings)[0].tags), analyze_job],
         schedules=ingestion_schedules(settings),
         sensors=[analyze_after_ingest],
-        resources={**resources_from_env(warehouse_file, settings),
-                   "intraday_source": intraday.intraday_resource_from_env(settings), **resources},
+        resources={
+            **resources_from_env(warehouse_file, settings),
+            "intraday_source": intraday.intraday_resource_from_env(settings),
+            **resources,
+        },
         executor=dg.in_process_executor,
     )
 

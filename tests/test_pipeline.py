@@ -47,15 +47,18 @@ def test_definitions_load_with_groups_checks_and_schedules():
     defs = build_definitions()
     groups = {spec.key.to_user_string(): spec.group_name for spec in defs.resolve_all_asset_specs()}
     assert groups == {
-        "core/prices": "market_data", "core/headlines": "news", "data/event_catalog": "event_study",
+        "core/prices": "market_data", "core/bars_intraday": "market_data", "core/headlines": "news",
+        "data/event_catalog": "event_study",
         "core/events": "event_study", "mart/daily_abnormal_returns": "event_study",
         "core/headline_sentiment": "sentiment", "mart/daily_sentiment": "sentiment",
         **{f"mart/{t}": "event_study" for t in ("event_estimates", "abnormal_returns", "event_windows",
-                                               "event_aggregates", "event_tests")},
+                                               "event_aggregates", "event_tests", "event_dollars",
+                                               "event_dollar_windows", "intraday_reaction")},
     }
     check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {"prices_are_positive", "ohlc_consistent", "no_outsized_moves", "no_missing_sessions",
-            "prices_not_stale", "no_duplicate_headlines", "headlines_well_formed"} <= check_names
+            "prices_not_stale", "no_duplicate_headlines", "headlines_well_formed", "share_jumps_explained",
+            "bars_inside_daily_range", "no_regular_hours_gaps", "duplicated_minutes_dropped"} <= check_names
     assert {s.name for s in defs.schedules} == {"prices_after_close", "news_end_of_day"}
 
 
@@ -100,7 +103,7 @@ def test_range_backfill_is_one_run_and_reruns_are_identical(tmp_path, instance):
     first = run_job("ingest_prices", date(2024, 12, 2), date(2025, 1, 31), warehouse_file=path,
                     price_source=_demo_prices(), instance=instance)
     assert first.success, first.error
-    assert all(first.checks.values()) and len(first.checks) == 5
+    assert all(first.checks.values()) and len(first.checks) == 6  # the five price checks and the share-count check
     runs = instance.get_runs()
     assert len(runs) == 1
     snapshot = _table(path, "SELECT ticker, date, open, high, low, close, adj_close, volume FROM core.prices ORDER BY ALL")
@@ -174,6 +177,7 @@ def test_checks_fail_on_bad_data(tmp_path, instance):
         "no_outsized_moves": False,
         "no_missing_sessions": False,
         "prices_not_stale": False,
+        "share_jumps_explained": True,  # no shares.csv beside the files: no counts, nothing to flag
     }
 
 

@@ -19,7 +19,7 @@ DOLLAR_TABLES = ("mart.event_dollars", "mart.event_dollar_windows")
             deps=[
                 dg.AssetKey(["mart", "abnormal_returns"]),
                 dg.AssetKey(["mart", "event_windows"]),
-                dg.AssetKey(["core", "shares"]),
+                dg.AssetKey(["core", "prices"]),  # and core.shares, which the prices asset writes with them
             ],
             group_name="event_study",
             automation_condition=dg.AutomationCondition.eager(),

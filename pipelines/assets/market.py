@@ -9,6 +9,7 @@ import pandas as pd
 
 from models.calendar import sessions
 from pipelines import warehouse as wh
+from pipelines.assets import shares
 from pipelines.assets.quality import ALL_DATES, check_result, partition_scope, read_frame, row_check
 from pipelines.errors import DataValidationError, ImpactError, SourceError, TransientSourceError, WarehouseError
 from pipelines.partitions import NETWORK_RETRY, partition_dates, permanent_failure, price_partitions
@@ -48,7 +49,7 @@ def writer_or_failure(warehouse: WarehouseResource) -> Iterator[duckdb.DuckDBPyC
     kinds={"duckdb", "python"},
     metadata={"partition_expr": "date", "key": "(ticker, date)"},
     description="Daily bars per ticker and NYSE session, staged and checked, then replaced whole per partition (range) "
-    "in one transaction.",
+    "in one transaction; with them the shares outstanding the price source states (core.shares, for the dollar marts).",
 )
 def prices(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, price_source: PriceSourceResource
@@ -79,9 +80,11 @@ def prices(
     missing = sorted(set(tickers) - set(frame["ticker"]))
     if missing:
         raise permanent_failure(SourceError(source.name, f"no rows for {start}..{end}", ticker=",".join(missing)))
+    counts = shares.fetch_counts(context, source, tickers, start, end)
     try:
         with writer_or_failure(warehouse) as con:
             rows = wh.replace_prices(con, frame, start, end, tickers, run_id=context.run.run_id)
+            share_metadata = shares.store_counts(con, counts, start, end, tickers, context.run.run_id)
     except DataValidationError as error:  # a bar the warehouse's blocking checks refused: nothing was written
         raise permanent_failure(error) from error
     per_ticker = frame.groupby("ticker").size()
@@ -94,6 +97,7 @@ def prices(
             "last_date": str(open_days[-1].date()),
             "source": source.name,
             "rows_per_ticker_min": int(per_ticker.min()),
+            **share_metadata,
         }
     )
 

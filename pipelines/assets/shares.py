@@ -1,18 +1,24 @@
 """Market value domain: shares outstanding per ticker and session (``core.shares``) and its jump check.
 
-Daily partitions like the prices it depends on, in the same ingestion job, from the shares source that goes with
-the configured price source (``pipelines.sources.shares``): a run stores what the source states up to the
-partition's end (raw.shares) and derives each session's count from every observation stored so far.
+The ``prices`` asset stores them in the same run and partition, from the shares source that goes with its price
+source (``pipelines.sources.shares``): one Dagster materialization per partition, not two (a backfill's cost is
+Dagster's events per partition). A run stores what the source states up to the partition's end (raw.shares) and
+derives each session's count from every observation stored so far.
 """
 
-import dagster as dg
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 
-from models.calendar import sessions
-from pipelines.assets.market import writer_or_failure
+import dagster as dg
+import duckdb
+import pandas as pd
+
 from pipelines.assets.quality import ALL_DATES, check_result, partition_scope, read_frame
 from pipelines.errors import ImpactError, TransientSourceError
-from pipelines.partitions import NETWORK_RETRY, partition_dates, permanent_failure, price_partitions
-from pipelines.resources import PriceSourceResource, WarehouseResource
+from pipelines.partitions import permanent_failure
+from pipelines.resources import WarehouseResource
+from pipelines.sources.base import PriceSource
 from pipelines.sources.shares import make_shares_source
 from pipelines.warehouse.shares import replace_shares
 
@@ -23,34 +29,28 @@ MAX_JUMP = 0.2
 (buybacks and issuance move a count by a few percent a quarter; a unit error or a missed split by 10x)."""
 
 
-@dg.asset(
-    key=["core", "shares"],
-    deps=[PRICES],
-    group_name="market_data",
-    partitions_def=price_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=NETWORK_RETRY,
-    kinds={"duckdb", "python"},
-    metadata={"partition_expr": "date", "key": "(ticker, date)"},
-    description="Shares outstanding per ticker and NYSE session: the latest count stated on or before it (raw.shares), "
-    "scaled by the splits since; feeds the dollar marts.",
-)
-def shares(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, price_source: PriceSourceResource
-) -> dg.MaterializeResult:
-    start, end = partition_dates(context)
-    if len(sessions(start, end)) == 0:
-        return dg.MaterializeResult(metadata={"rows": 0, "note": "market closed"})
+@dataclass(frozen=True)
+class Counts:
+    """What a shares source stated for a partition: its observations and its name."""
+
+    source: str
+    observed: pd.DataFrame
+
+
+def fetch_counts(
+    context: dg.AssetExecutionContext, prices: PriceSource, tickers: Sequence[str], start: date, end: date
+) -> Counts | None:
+    """The share counts that go with ``prices`` for the partition (None when that price source has none), fetched
+    and validated before anything is written; a transient failure is left to the prices' retry policy."""
     try:
-        source = make_shares_source(price_source.build())
+        source = make_shares_source(prices)
     except (ImpactError, ValueError) as error:
         raise permanent_failure(error) from error
     if source is None:
-        context.log.info(f"the '{price_source.source}' price source has no share counts: dollar marts stay empty")
-        return dg.MaterializeResult(metadata={"rows": 0, "note": f"no share counts from '{price_source.source}'"})
-    tickers = list(price_source.tickers)
+        context.log.info(f"the '{prices.name}' price source has no share counts: dollar marts stay empty")
+        return None
     try:
-        observed = source.fetch_shares(tickers, start, end)
+        observed = source.fetch_shares(list(tickers), start, end)
     except TransientSourceError as error:
         context.log.warning(f"transient shares failure, the retry policy decides what follows: {error}")
         raise
@@ -58,21 +58,22 @@ def shares(
         raise permanent_failure(error) from error
     for ticker, why in getattr(source, "skipped", {}).items():
         context.log.warning(f"no shares outstanding for {ticker} from '{source.name}': {why}")
-    with writer_or_failure(warehouse) as con:
-        rows = replace_shares(con, observed, start, end, tickers, source.name, run_id=context.run.run_id)
-    without = sorted(set(tickers) - set(observed["ticker"]))
-    return dg.MaterializeResult(
-        metadata={
-            "rows": rows,
-            "observations": len(observed),
-            "source": source.name,
-            "tickers_without_shares": ", ".join(without) or "none",
-        }
-    )
+    return Counts(source.name, observed)
+
+
+def store_counts(
+    con: duckdb.DuckDBPyConnection, counts: Counts | None, start: date, end: date, tickers: Sequence[str], run_id: str
+) -> dict[str, object]:
+    """Write ``counts`` for the partition (core.shares, raw.shares); the metadata the prices asset reports."""
+    if counts is None:
+        return {"share_rows": 0}
+    rows = replace_shares(con, counts.observed, start, end, list(tickers), counts.source, run_id=run_id)
+    without = sorted(set(tickers) - set(counts.observed["ticker"]))
+    return {"share_rows": rows, "tickers_without_shares": ", ".join(without) or "none"}
 
 
 @dg.asset_check(
-    asset=shares,
+    asset=PRICES,
     description=f"No share count moves by more than {MAX_JUMP:.0%} between sessions unless a split explains it.",
 )
 def share_jumps_explained(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -96,6 +97,3 @@ def share_jumps_explained(context: dg.AssetCheckExecutionContext, warehouse: War
     return check_result(
         bad, f"share-count jumps above {MAX_JUMP:.0%} without a split", scope, dg.AssetCheckSeverity.WARN
     )
-
-
-SHARES_ASSETS = [shares]
