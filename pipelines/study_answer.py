@@ -18,6 +18,7 @@ import pandas as pd
 
 from models.event_study import significance
 from models.event_study.results import window_label
+from models.event_study.verdict import COLUMNS as VERDICT_FIELDS
 from models.event_study.verdict import verdicts
 from pipelines import study
 from pipelines.errors import InputError, did_you_mean
@@ -245,26 +246,8 @@ AGGREGATE_COLUMNS = (
     "rbar",
     "clustered",
 )
-VERDICT_COLUMNS = (
-    "window",
-    "tau_start",
-    "tau_end",
-    "sentence",
-    "n",
-    "caar",
-    "significant_tickers",
-    "tickers_up",
-    "tickers_down",
-    "group_test",
-    "group_label",
-    "group_statistic",
-    "group_p",
-    "group_significant",
-    "reason",
-    "valid_tests",
-    "valid_significant",
-    "dollars",
-)
+VERDICT_COLUMNS = tuple(c for c in VERDICT_FIELDS if c != "dollars_kind")
+"""What the answer carries of each verdict: the verdict's fields but ``dollars_kind`` (``study.v1.json``)."""
 DAY0_COLUMNS = ("ticker", "date", "ret", "expected", "ar")
 EXCLUDED_COLUMNS = ("ticker", "status", "reason")
 
