@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.calendar import align_to_session, parse_announced
 from models.event_study import EventStudy
 from models.event_study.results import window_label
 from models.event_study.study import DEFAULT_WINDOWS
-from pipelines.universe import BENCHMARKS
+from pipelines.errors import did_you_mean
+from pipelines.universe import BENCHMARKS, split_names
 
 STORED_ESTIMATION = (-250, -11)
 """The estimation window of the stored studies (the analyze job fits EventStudy's default)."""
@@ -24,10 +26,16 @@ MIN_ESTIMATION_DAYS = 30
 MIN_ESTIMATION_OBS = 120
 """Valid returns a firm needs in its estimation window (EventStudy's default; fewer when the window is shorter)."""
 BAND_Z = 1.959963984540054
+ADHOC_BENCHMARK = "SPY"
+"""The benchmark of an ad-hoc study (``impact study --at``'s default)."""
 
 
 class WindowError(ValueError):
     """A window the user typed that cannot be studied (the message says which field and why)."""
+
+
+class AdhocError(ValueError):
+    """An ad-hoc study the user typed that cannot be fitted (one line: which field and why)."""
 
 
 @dataclass(frozen=True)
@@ -144,3 +152,98 @@ def refit(bundle: dict, returns: pd.DataFrame, choice: Choice) -> dict:
         "aggregates": group.aggregate.rename(columns=renamed),
         "tests": group.tests.rename(columns=renamed),
     }
+
+
+def adhoc_firms(text: str | None, stocks: Sequence[str]) -> list[str]:
+    """The stocks of a typed comma list, each with returns in ``stocks``; else AdhocError naming the first unknown one
+    and the closest known one."""
+    firms = list(dict.fromkeys(t.upper() for t in split_names(text)))
+    if not firms:
+        raise AdhocError("tickers: type the stocks the news is about, e.g. NVDA,MSFT")
+    for ticker in firms:
+        if ticker not in stocks:
+            raise AdhocError(
+                f"tickers: no prices for {ticker!r} in the warehouse; {did_you_mean(ticker, stocks)}".strip()
+            )
+    return firms
+
+
+def adhoc_day0(at: str | None, sessions: pd.DatetimeIndex) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(the moment typed, day 0): aligned like the catalogue's events and `impact study --at` (the session the news
+    first moves: after the close, the next); AdhocError when the text is not a time with a zone or day 0 is not
+    among ``sessions`` (the warehouse's returns)."""
+    try:
+        announced = parse_announced(at or "")
+        day0 = align_to_session(announced, "next")
+    except ValueError as error:
+        raise AdhocError(f"announced at {at!r}: {error}") from None
+    if sessions.empty or day0 > sessions.max():
+        last = f"{sessions.max():%Y-%m-%d}" if not sessions.empty else "none"
+        raise AdhocError(f"day 0 {day0:%Y-%m-%d} is after the warehouse's last session ({last}): ingest newer prices")
+    if day0 not in sessions:
+        raise AdhocError(f"day 0 {day0:%Y-%m-%d} is before the warehouse's first session ({sessions.min():%Y-%m-%d})")
+    return announced, day0
+
+
+def adhoc_prices(
+    returns: pd.DataFrame, names: Sequence[str], benchmark: str, day0: pd.Timestamp, span: tuple[int, int]
+) -> pd.DataFrame:
+    """Prices of ``names`` and ``benchmark`` rebuilt from ``returns`` over sessions ``span`` around ``day0``, indexed 100
+    at the close of day -1 (the columns of the stored events' ``prices``)."""
+    k0 = returns.index.get_loc(day0)
+    lo, hi = max(k0 + min(span[0], -1), 0), min(k0 + span[1], len(returns) - 1)
+    rows = []
+    for ticker in dict.fromkeys([*names, benchmark]):
+        ret = returns[ticker].iloc[lo : hi + 1]
+        tau = np.arange(lo, hi + 1) - k0
+        level = (1 + ret.fillna(0)).cumprod()
+        base = level.iloc[list(tau).index(-1)] if -1 in tau else level.iloc[0]
+        rows.append(
+            pd.DataFrame(
+                {"ticker": ticker, "date": ret.index, "tau": tau, "index": 100 * level.values / base, "ret": ret.values}
+            )
+        )
+    prices = pd.concat(rows, ignore_index=True)
+    prices = prices.loc[prices["tau"] >= span[0]].reset_index(drop=True)
+    return prices.assign(benchmark=prices["ticker"] == benchmark)
+
+
+def adhoc(returns: pd.DataFrame, at: str | None, tickers: str | None, choice: Choice, span: tuple[int, int]) -> dict:
+    """The event explorer's view of news in no catalogue (`impact study --at --tickers` on the dashboard): day 0
+    aligned like the catalogue's, the study fitted on ``returns`` (:func:`refit`), prices over ``span``; AdhocError
+    (one line) for a bad time, an unknown ticker or a day 0 beyond the data."""
+    stocks = [t for t in returns.columns if t not in BENCHMARKS]
+    announced, day0 = adhoc_day0(at, pd.DatetimeIndex(returns.index))
+    firms = adhoc_firms(tickers, stocks)
+    event = {
+        "event_id": "adhoc",
+        "name": f"Ad-hoc: {(at or '').strip()} · {','.join(firms)}",
+        "kind": "ad-hoc",
+        "origin": "ad-hoc",
+        "day0": day0,
+        "day0_rule": "next",
+        "announced_at": announced.tz_convert("UTC"),
+        "tickers": firms,
+        "description": f"News in no catalogue, public at {announced.tz_convert('UTC'):%Y-%m-%d %H:%M} UTC.",
+    }
+    names = [t for t in dict.fromkeys([*choice.focus, *firms]) if t in returns.columns]
+    bundle = {
+        "event": event,
+        "benchmark": ADHOC_BENCHMARK,
+        "prices": adhoc_prices(returns, names, ADHOC_BENCHMARK, day0, span),
+        "estimates": pd.DataFrame(),
+        "abnormal": pd.DataFrame(columns=["ticker", "tau"]),
+        "windows": pd.DataFrame(),
+        "aggregates": pd.DataFrame(),
+        "tests": pd.DataFrame(),
+        "headlines": pd.DataFrame(),
+        "dollars": None,
+        "dollar_windows": None,
+    }
+    try:
+        fitted = refit(bundle, returns, choice)
+    except WindowError as error:
+        raise AdhocError(str(error)) from None
+    if fitted["windows"].empty:
+        raise AdhocError(f"day 0 {day0:%Y-%m-%d}: too few sessions before it in the warehouse to estimate the study")
+    return fitted

@@ -101,5 +101,51 @@ def align_many(timestamps: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
     positions = closes.searchsorted(stamps.tz_convert("UTC"), side="right")
     if len(positions) and positions.max() >= len(closes):
         late = stamps[positions >= len(closes)][0]
-        raise ValueError(f"{late.isoformat()} is after the last session the calendar knows ({calendar.last_session.date()})")
+        raise ValueError(
+            f"{late.isoformat()} is after the last session the calendar knows ({calendar.last_session.date()})"
+        )
     return pd.DatetimeIndex(closes.index[positions]).tz_localize(None)
+
+
+def parse_announced(text: str) -> pd.Timestamp:
+    """A moment with its time zone: ``2025-01-27 09:00 America/New_York``, ``2025-01-27 14:00 UTC`` or ISO-8601 with
+    an offset; ValueError saying what to write when there is no zone or the text is not a time."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    words = text.strip().rsplit(None, 1)
+    if len(words) == 2 and not words[1][:1].isdigit() and not words[1].startswith(("+", "-")):
+        stamp = pd.Timestamp(words[0]) if parses_as_time(words[0]) else None
+        if stamp is None or pd.isna(stamp) or stamp.tzinfo is not None:
+            raise ValueError(
+                "not a time: write e.g. '2025-01-27 09:00 America/New_York' or '2025-01-27T09:00:00-05:00'"
+            )
+        try:
+            zone = ZoneInfo(words[1])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {words[1]!r}; use an IANA name such as America/New_York or UTC"
+            ) from None
+        moment = stamp.to_pydatetime().replace(tzinfo=zone)
+        if moment.replace(fold=1).utcoffset() != moment.utcoffset() or (
+            moment.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None) != moment.replace(tzinfo=None)
+        ):
+            raise ValueError(
+                f"{words[0]} is skipped or repeated in {words[1]} (a daylight-saving change): "
+                "give a UTC offset instead, e.g. '2025-11-02T01:30:00-04:00'"
+            )
+        return pd.Timestamp(moment)
+    stamp = pd.Timestamp(text) if parses_as_time(text) else None
+    if stamp is None or pd.isna(stamp):
+        raise ValueError("not a time: write e.g. '2025-01-27 09:00 America/New_York' or '2025-01-27T09:00:00-05:00'")
+    if stamp.tzinfo is None:
+        raise ValueError("no time zone: add one, e.g. '2025-01-27 09:00 America/New_York' or an offset '-05:00'")
+    return stamp
+
+
+def parses_as_time(value: object) -> bool:
+    """True when pandas reads ``value`` as a time (catalogue fields and typed moments are checked with it)."""
+    try:
+        pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return False
+    return True

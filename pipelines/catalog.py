@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from models.calendar import AlignPolicy, align_to_session, is_session
+from models.calendar import AlignPolicy, align_to_session, is_session, parses_as_time
+from models.calendar import parse_announced as parse_announced  # re-exported for its callers
 from pipelines.errors import DataValidationError
 from pipelines.locations import data_file, user_data_dir
 from pipelines.sources.base import TICKER_SYMBOL
@@ -71,41 +72,6 @@ def catalog_version() -> str:
     if user_path.is_file():
         digest.update(user_path.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def parse_announced(text: str) -> pd.Timestamp:
-    """A moment with its time zone: ``2025-01-27 09:00 America/New_York``, ``2025-01-27 14:00 UTC`` or ISO-8601 with
-    an offset; ValueError saying what to write when there is no zone or the text is not a time."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    words = text.strip().rsplit(None, 1)
-    if len(words) == 2 and not words[1][:1].isdigit() and not words[1].startswith(("+", "-")):
-        stamp = pd.Timestamp(words[0]) if _parses(words[0]) else None
-        if stamp is None or pd.isna(stamp) or stamp.tzinfo is not None:
-            raise ValueError(
-                "not a time: write e.g. '2025-01-27 09:00 America/New_York' or '2025-01-27T09:00:00-05:00'"
-            )
-        try:
-            zone = ZoneInfo(words[1])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {words[1]!r}; use an IANA name such as America/New_York or UTC"
-            ) from None
-        moment = stamp.to_pydatetime().replace(tzinfo=zone)
-        if moment.replace(fold=1).utcoffset() != moment.utcoffset() or (
-            moment.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None) != moment.replace(tzinfo=None)
-        ):
-            raise ValueError(
-                f"{words[0]} is skipped or repeated in {words[1]} (a daylight-saving change): "
-                "give a UTC offset instead, e.g. '2025-11-02T01:30:00-04:00'"
-            )
-        return pd.Timestamp(moment)
-    stamp = pd.Timestamp(text) if _parses(text) else None
-    if stamp is None or pd.isna(stamp):
-        raise ValueError("not a time: write e.g. '2025-01-27 09:00 America/New_York' or '2025-01-27T09:00:00-05:00'")
-    if stamp.tzinfo is None:
-        raise ValueError("no time zone: add one, e.g. '2025-01-27 09:00 America/New_York' or an offset '-05:00'")
-    return stamp
 
 
 def add_user_event(entry: dict[str, object], policy: AlignPolicy = "next") -> tuple[Path, pd.Series]:
@@ -205,7 +171,7 @@ def _parse_entry(entry: object, origin: str, number: int, policy: AlignPolicy, u
     kinds = USER_KINDS if user else KINDS
     if entry["kind"] not in kinds:
         raise fail(f"unknown kind {entry['kind']!r}; use one of {', '.join(kinds)}", "kind")
-    announced = pd.Timestamp(entry["announced_at"]) if _parses(entry["announced_at"]) else None
+    announced = pd.Timestamp(entry["announced_at"]) if parses_as_time(entry["announced_at"]) else None
     if announced is None or announced.tzinfo is None:
         raise fail(f"announced_at {entry['announced_at']!r} must be ISO-8601 with a UTC offset", "announced_at")
     tickers = entry["tickers"]
@@ -217,7 +183,7 @@ def _parse_entry(entry: object, origin: str, number: int, policy: AlignPolicy, u
     if "reaction_day" in entry:
         if not entry.get("reaction_note"):
             raise fail("a reaction_day override needs a reaction_note saying why", "reaction_note")
-        if not _parses(entry["reaction_day"]) or not _is_session(pd.Timestamp(entry["reaction_day"])):
+        if not parses_as_time(entry["reaction_day"]) or not _is_session(pd.Timestamp(entry["reaction_day"])):
             raise fail(f"reaction_day {entry['reaction_day']!r} is not an NYSE session", "reaction_day")
         day0, rule = pd.Timestamp(entry["reaction_day"]).normalize(), "override"
         if day0 < announced.tz_convert("America/New_York").tz_localize(None).normalize():
@@ -250,11 +216,3 @@ def _is_session(day: pd.Timestamp) -> bool:
         return is_session(day)
     except ValueError:  # outside the trading calendar's years
         return False
-
-
-def _parses(value: object) -> bool:
-    try:
-        pd.Timestamp(value)
-    except (ValueError, TypeError):
-        return False
-    return True
