@@ -28,7 +28,7 @@ from pipelines.commands.sql import schema as schema_command
 from pipelines.commands.sql import sql as sql_command
 from pipelines.errors import ImpactError, InputError, RunFailed, WarehouseError
 from pipelines.serve import serve as serve_command
-from pipelines.settings import NEWS_SOURCES, PRICE_SOURCES
+from pipelines.settings import INTRADAY_SOURCES, NEWS_SOURCES, PRICE_SOURCES
 from pipelines.universe import BENCHMARKS, DEFAULT_TICKERS, split_names
 
 # Dagster, pandas and the sources load inside the commands that use them (tests/test_cli_imports.py):
@@ -213,11 +213,17 @@ def ingest(
     tickers: Annotated[str | None, typer.Option(help="Comma-separated tickers (default: the AI universe + SPY QQQ SMH).")] = None,
     news_source: Annotated[str | None, typer.Option(help=f"News sources, comma-separated: {', '.join(NEWS_SOURCES)} (default: the price source if it has news, else none).")] = None,
     news_path: Annotated[Path | None, typer.Option(help="Folder or file for --news-source files.")] = None,
+    intraday_source: Annotated[str | None, typer.Option(help=f"Also ingest intraday bars (pre- and post-market too): {', '.join(INTRADAY_SOURCES)}.")] = None,
+    intraday_path: Annotated[Path | None, typer.Option(help="Folder or file for --intraday-source files.")] = None,
+    interval: Annotated[str, typer.Option(help="Intraday bar interval, e.g. 1m or 5m (Yahoo keeps 1m bars 30 days).")] = "1m",
     run_analysis: Annotated[bool, typer.Option("--analyze/--no-analyze", help=f"Then run the analyze job ({ANALYSIS}), as `impact analyze` does.")] = True,
     warehouse_file: WarehouseOption = None,
 ) -> None:
-    """Ingest prices (and headlines) for a date range as one Dagster run per dataset, then analyse the warehouse."""
+    """Ingest prices (and headlines, and intraday bars) for a date range as one Dagster run per dataset, then analyse
+    the warehouse."""
+    from pipelines.assets.intraday import IntradaySourceResource
     from pipelines.resources import NewsSourceResource, PriceSourceResource
+    from pipelines.sources.intraday import INTERVAL_MINUTES
 
     first, last = _dates(start, end)
     if source not in PRICE_SOURCES:
@@ -229,11 +235,20 @@ def ingest(
     unknown = [n for n in news if n not in NEWS_SOURCES]
     if unknown:
         raise typer.BadParameter(f"unknown news source(s) {unknown}; choose from {', '.join(NEWS_SOURCES)}")
+    if intraday_source is not None and intraday_source not in INTRADAY_SOURCES:
+        raise typer.BadParameter(f"unknown intraday source {intraday_source!r}; choose one of {', '.join(INTRADAY_SOURCES)}")
+    if interval not in INTERVAL_MINUTES:
+        raise typer.BadParameter(f"unknown interval {interval!r}; choose one of {', '.join(INTERVAL_MINUTES)}")
     steps: list[Step] = [(f"prices ({source})", "ingest_prices", first, last,
                           {"price_source": PriceSourceResource(source=source, path=str(path) if path else None, tickers=names)})]
     if news:
         steps.append((f"headlines ({', '.join(news)})", "ingest_news", first, last, {
             "news_source": NewsSourceResource(sources=news, path=str(news_path) if news_path else None, tickers=names)
+        }))
+    if intraday_source:
+        steps.append((f"intraday ({intraday_source}, {interval})", "ingest_intraday", first, last, {
+            "intraday_source": IntradaySourceResource(source=intraday_source, interval=interval, tickers=names,
+                                                      path=str(intraday_path) if intraday_path else None)
         }))
     if run_analysis:
         steps.append(("analysis", "analyze", first, last, {}))

@@ -18,6 +18,7 @@ from typing import Any
 import dagster as dg
 
 from pipelines import locations, warehouse
+from pipelines.assets.intraday import IntradaySourceResource
 from pipelines.definitions import build_definitions
 from pipelines.errors import ImpactError
 from pipelines.orphans import fail_orphans, owner_tags
@@ -160,6 +161,7 @@ def run_job(
     warehouse_file: str | Path | None = None,
     price_source: PriceSourceResource | None = None,
     news_source: NewsSourceResource | None = None,
+    intraday_source: IntradaySourceResource | None = None,
     instance: dg.DagsterInstance | None = None,
     console_level: str = "WARNING",
 ) -> RunOutcome:
@@ -170,7 +172,9 @@ def run_job(
     line for each earlier run this one marked failed because its process was gone.
     """
     overrides: dict[str, Any] = {
-        k: v for k, v in {"price_source": price_source, "news_source": news_source}.items() if v is not None
+        k: v
+        for k, v in {"price_source": price_source, "news_source": news_source, "intraday_source": intraday_source}.items()
+        if v is not None
     }
     defs = build_definitions(str(warehouse_file) if warehouse_file else None, None, **overrides)
     job = defs.resolve_job_def(job_name)

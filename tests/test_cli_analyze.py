@@ -132,3 +132,18 @@ def test_analyze_outside_the_ingested_range_lists_what_the_warehouse_holds(unana
     assert "impact ingest --start 2024-03-01 --end 2024-03-29" in result.output
     backwards = CliRunner().invoke(app, ["analyze", "--start", "2025-02-10", "--end", "2025-01-10", "--warehouse", str(unanalysed)])
     assert backwards.exit_code != 0 and "before --start" in backwards.output
+
+
+def test_ingest_takes_intraday_bars_from_a_source_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    day = ["--start", "2025-01-27", "--end", "2025-01-27", "--tickers", "NVDA,SPY", "--warehouse", str(path)]
+    result = CliRunner().invoke(app, ["ingest", *day, "--intraday-source", "demo", "--no-analyze"])
+    assert result.exit_code == 0, result.output
+    assert "intraday (demo, 1m) 2025-01-27..2025-01-27 ok" in result.output
+    with warehouse.reader(path) as con:
+        bars = dict(con.execute("SELECT ticker, count(*) FROM core.bars_intraday GROUP BY ALL").fetchall())
+    assert bars == {"NVDA": 960, "SPY": 960}  # 04:00-20:00 New York, one bar a minute
+    for option, value, says in (("--intraday-source", "bloomberg", "unknown intraday source 'bloomberg'"),
+                                ("--interval", "3m", "unknown interval '3m'")):
+        refused = CliRunner().invoke(app, ["ingest", *day, "--intraday-source", "demo", option, value])
+        assert refused.exit_code == 2 and says in refused.output and "Traceback" not in refused.output

@@ -63,7 +63,7 @@ def fetch_counts(
 
 def store_counts(
     con: duckdb.DuckDBPyConnection, counts: Counts | None, start: date, end: date, tickers: Sequence[str], run_id: str
-) -> dict[str, object]:
+) -> dict[str, int | str]:
     """Write ``counts`` for the partition (core.shares, raw.shares); the metadata the prices asset reports."""
     if counts is None:
         return {"share_rows": 0}
