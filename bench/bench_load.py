@@ -218,7 +218,7 @@ def daily_dagster_runs(folder: Path, day: pd.DataFrame, next_day: date, tickers:
         dg.instance_for_test(temp_dir=home) as instance,
     ):
         for run in range(1, runs + 1):
-            with timed(f"Dagster run {run}: one daily partition x 500 (+ 5 checks)", None, 2):
+            with timed(f"Dagster run {run}: one daily partition x 500 (+ 6 checks)", None, 2):
                 outcome = run_job(
                     "ingest_prices",
                     next_day,
@@ -229,7 +229,7 @@ def daily_dagster_runs(folder: Path, day: pd.DataFrame, next_day: date, tickers:
                 )
             print(
                 f"    -> success={outcome.success} rows={outcome.metadata.get('rows')} checks={outcome.checks} "
-                f"{outcome.error or ''}"
+                f"{outcome.error or ''}\n    -> {phases(instance, outcome.run_id)}"
             )
 
 
