@@ -185,6 +185,15 @@ def _refit(store: Store, event_id: str, bundle: dict, panel: pd.DataFrame, choic
     return store.compute("refit", lambda _event, _choice: refit.refit(bundle, panel, choice), event_id, choice)  # type: ignore[return-value]
 
 
+def adhoc_view(store: Store, at: str, tickers: str, choice: refit.Choice) -> dict:
+    """The explorer's ad-hoc study of news in no catalogue (``refit.adhoc`` on the warehouse's returns), cached per
+    warehouse version and what was typed. Raises refit.AdhocError for input that cannot be studied."""
+    panel = returns(store).value
+    return store.compute(  # type: ignore[return-value]
+        "adhoc", lambda *_: refit.adhoc(panel, at, tickers, choice, read.PRICE_WINDOW), at, tickers, choice
+    )
+
+
 def event_verdicts(store: Store, event_id: str) -> pd.DataFrame:
     """One sentence per stored window of the event's own sample (window, tau_start, tau_end, sentence, ...)."""
     return store.read("event_verdicts", read.event_verdicts, event_id, "event").value

@@ -68,7 +68,7 @@ def test_adhoc_after_the_close_moves_the_next_session(returns: pd.DataFrame) -> 
     ],
 )
 def test_adhoc_refuses_bad_input_in_one_line(returns: pd.DataFrame, at: str, tickers: str, message: str) -> None:
-    with pytest.raises(refit.AdhocError, match=None) as caught:
+    with pytest.raises(refit.AdhocError) as caught:
         refit.adhoc(returns, at, tickers, _choice(), SPAN)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)

@@ -370,6 +370,37 @@ def test_windows_typed_freely_refit_and_say_so(page, server):
     assert page.errors == []
 
 
+def _retype(tab, input_id: str, text: str) -> None:
+    """Replace a text box's value by typing (no Enter: a button submits the form)."""
+    tab.click(f"#{input_id}")
+    tab.keyboard.press("Control+A")
+    tab.keyboard.type(text)
+
+
+def test_adhoc_study_typed_on_the_explorer_is_fitted_and_shown(page, server):
+    page.goto(server.url + "/events?event=nvda-gtc-2024-blackwell")
+    _wait_graph(page, "event-ar", "gd => (gd.layout.title?.text || '').includes('day 0 2024-03-19')")
+    # A zone that does not exist: one line under the form, the catalogued event still shown.
+    _retype(page, "event-adhoc-at", "2025-01-27 09:00 Mars/Olympus")
+    _retype(page, "event-adhoc-tickers", "NVDA,MSFT")
+    page.click("#event-adhoc-run")
+    _wait_text(page, "#event-adhoc-error", "unknown time zone 'Mars/Olympus'")
+    assert "\n" not in page.inner_text("#event-adhoc-error").strip()
+    assert "day 0 2024-03-19" in _title(page, "event-ar")
+    # The news as `impact study --at ... --tickers ...` takes it: day 0 aligned, the study fitted and drawn.
+    _retype(page, "event-adhoc-at", "2025-01-27 09:00 America/New_York")
+    page.click("#event-adhoc-run")
+    _wait_text(page, "#event-title", "Ad-hoc: 2025-01-27 09:00 America/New_York · NVDA,MSFT")
+    _wait_graph(page, "event-ar", "gd => (gd.layout.title?.text || '').includes('day 0 2025-01-27')")
+    assert "CAR[-1,+1] per firm, day 0 2025-01-27" in _title(page, "event-ar")
+    assert {"NVDA", "MSFT"} <= set(_traces(page, "event-ar")[0]["x"])
+    assert "ad-hoc study" in page.inner_text("#event-refit")
+    assert "NVDA" in page.inner_text("#firm-table")
+    assert page.inner_text("#event-adhoc-error").strip() == ""
+    _shot(page, "events-adhoc")
+    assert page.errors == []
+
+
 def test_a_url_restores_the_selection_and_an_unknown_event_is_an_error(page, server):
     page.goto(server.url + "/events?event=msft-meta-q4-2024-earnings&tickers=NVDA,AMD&window=0,1")
     _wait_graph(page, "event-car", "gd => gd.data.length > 0 && gd.layout.title.text.includes('[0,+1]')")

@@ -2,7 +2,8 @@
 ARs/CARs and CAR paths of the focus tickers, headlines, per-firm and group tests, the verdict per window.
 
 The query string follows the choices (shareable); a window or estimation window the stored study does not
-hold is re-fitted here (``dashboards.refit``) and the page says so.
+hold is re-fitted here (``dashboards.refit``) and the page says so. The ad-hoc form studies news in no catalogue
+(announced at, tickers), like `impact study --at --tickers`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from pipelines.warehouse.read import money
 SPOTLIGHT_FALLBACK = "deepseek-r1-release"
 DEFAULT_WINDOW = (-1, 1)
 """The event window the explorer opens on."""
+ADHOC_REASON = "an ad-hoc study of news in no catalogue, fitted on the warehouse's returns"
+INPUT_STYLE = {"padding": "6px 8px", "border": "1px solid #c9d0d6", "borderRadius": "4px", "fontSize": "14px"}
 
 
 def window_text(window: tuple[int, int]) -> str:
@@ -113,6 +116,7 @@ def layout(store: data.Store, query: dict[str, str]) -> html.Div:
                 ],
                 className="controls",
             ),
+            adhoc_form(),
             html.Div([html.Div(p) for p in problems], className="error-card", id="event-error") if problems else None,
             html.Div(id="event-header", className="card"),
             html.Div(
@@ -144,6 +148,34 @@ def layout(store: data.Store, query: dict[str, str]) -> html.Div:
             dcc.Interval(id="event-retry", interval=2000, disabled=True),
         ],
         id="events-page",
+    )
+
+
+def adhoc_form() -> html.Div:
+    """The ad-hoc study's form: when the news became public (with its zone), the stocks it is about, a button."""
+    return html.Div(
+        [
+            control(
+                "Ad-hoc study: announced at",
+                dcc.Input(
+                    id="event-adhoc-at",
+                    type="text",
+                    placeholder="2025-01-27 09:00 America/New_York",
+                    style={**INPUT_STYLE, "width": "280px"},
+                ),
+                "event-adhoc-at",
+            ),
+            control(
+                "Tickers",
+                dcc.Input(id="event-adhoc-tickers", type="text", placeholder="NVDA,MSFT", style=INPUT_STYLE),
+                "event-adhoc-tickers",
+            ),
+            html.Button("Study", id="event-adhoc-run", n_clicks=0, style={**INPUT_STYLE, "alignSelf": "flex-end"}),
+            html.Div(id="event-adhoc-error", className="control-error"),
+            dcc.Store(id="event-adhoc"),
+        ],
+        className="controls",
+        id="event-adhoc-form",
     )
 
 
@@ -183,6 +215,20 @@ def query_string(event_id: str | None, focus: list[str], window: str | None, est
 
 def register(app: dash.Dash, store: data.Store) -> None:
     @app.callback(
+        Output("event-adhoc", "data"),
+        Input("event-adhoc-run", "n_clicks"),
+        Input("event-select", "value"),
+        State("event-adhoc-at", "value"),
+        State("event-adhoc-tickers", "value"),
+        prevent_initial_call=True,
+    )
+    def choose_adhoc(_clicks: int | None, _event_id: str | None, at: str | None, tickers: str | None):
+        """The button: study what the form holds; picking an event from the menu: back to the catalogue's."""
+        if dash.ctx.triggered_id == "event-adhoc-run":
+            return {"at": at or "", "tickers": tickers or ""}
+        return None
+
+    @app.callback(
         Output("event-tickers", "value"),
         Input("event-select", "value"),
         State("event-tickers", "options"),
@@ -209,11 +255,13 @@ def register(app: dash.Dash, store: data.Store) -> None:
         Output("event-retry", "disabled"),
         Output("event-window-error", "children"),
         Output("event-url", "search"),
+        Output("event-adhoc-error", "children"),
         Input("event-select", "value"),
         Input("event-tickers", "value"),
         Input("event-window", "value"),
         Input("event-estimation", "value"),
         Input("event-retry", "n_intervals"),
+        Input("event-adhoc", "data"),
     )
     def update_event(
         event_id: str | None,
@@ -221,6 +269,7 @@ def register(app: dash.Dash, store: data.Store) -> None:
         window_typed: str | None,
         estimation_typed: str | None,
         _retry: int | None,
+        adhoc: dict | None,
     ):
         focus = list(focus or [])
         search = query_string(event_id, focus, window_typed, estimation_typed) if event_id else dash.no_update
@@ -235,8 +284,15 @@ def register(app: dash.Dash, store: data.Store) -> None:
         try:
             sentiment_ready = data.status(store).value["sentiment_model"] is not None
             simulated = bool(data.status(store).value["demo"])
-            bundle, reason = None, None
-            if event_id:
+            bundle, reason, adhoc_problem = None, None, ""
+            if adhoc is not None:
+                try:
+                    choice = refit.Choice(window, estimation, tuple(focus))
+                    bundle, reason = data.adhoc_view(store, adhoc["at"], adhoc["tickers"], choice), ADHOC_REASON
+                    focus = list(dict.fromkeys([*bundle["event"]["tickers"], *focus]))
+                except refit.AdhocError as error:
+                    adhoc_problem = str(error)
+            if bundle is None and event_id:
                 try:
                     bundle, reason = data.event_view(store, event_id, refit.Choice(window, estimation, tuple(focus)))
                 except refit.WindowError as error:
@@ -247,18 +303,37 @@ def register(app: dash.Dash, store: data.Store) -> None:
         except data.WarehouseBusy:
             busy = busy_figure()
             note = refreshing()
-            return note, busy, busy, busy, note, note, note, False, problem, search
+            return note, busy, busy, busy, note, note, note, False, problem, search, ""
         if bundle is None:
             empty = figures.empty_figure("pick an event from the menu")
-            return html.Div("Pick an event."), empty, empty, empty, None, None, None, True, problem, search
+            return (
+                html.Div("Pick an event."),
+                empty,
+                empty,
+                empty,
+                None,
+                None,
+                None,
+                True,
+                problem,
+                search,
+                adhoc_problem,
+            )
         views = event_views(
             bundle, window, sentiment_ready, focus=focus, reason=reason, simulated=simulated, verdicts=verdicts
         )
-        return (*views, True, problem, search)
+        return (*views, True, problem, search, adhoc_problem)
 
-    @app.callback(Output("event-intraday", "figure"), Input("event-select", "value"), Input("event-tickers", "value"))
-    def update_intraday(event_id: str | None, focus: list[str] | None):
+    @app.callback(
+        Output("event-intraday", "figure"),
+        Input("event-select", "value"),
+        Input("event-tickers", "value"),
+        Input("event-adhoc", "data"),
+    )
+    def update_intraday(event_id: str | None, focus: list[str] | None, adhoc: dict | None):
         """The event session minute by minute (the focus tickers that have bars, and the benchmark)."""
+        if adhoc is not None:
+            return figures.empty_figure("no minute bars for an ad-hoc study: pick a catalogued event")
         if not event_id:
             return figures.empty_figure("pick an event from the menu")
         try:
