@@ -218,7 +218,7 @@ def adhoc(returns: pd.DataFrame, at: str | None, tickers: str | None, choice: Ch
     event = {
         "event_id": "adhoc",
         "name": f"Ad-hoc: {(at or '').strip()} · {','.join(firms)}",
-        "kind": "ad-hoc",
+        "kind": "news",
         "origin": "ad-hoc",
         "day0": day0,
         "day0_rule": "next",

@@ -167,7 +167,12 @@ def adhoc_form() -> html.Div:
             ),
             control(
                 "Tickers",
-                dcc.Input(id="event-adhoc-tickers", type="text", placeholder="NVDA,MSFT", style=INPUT_STYLE),
+                dcc.Input(
+                    id="event-adhoc-tickers",
+                    type="text",
+                    placeholder="NVDA,MSFT",
+                    style={**INPUT_STYLE, "width": "160px"},
+                ),
                 "event-adhoc-tickers",
             ),
             html.Button("Study", id="event-adhoc-run", n_clicks=0, style={**INPUT_STYLE, "alignSelf": "flex-end"}),
