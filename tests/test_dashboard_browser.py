@@ -649,3 +649,19 @@ def test_report_png_writes_one_image_per_figure(demo_warehouse, tmp_path, browse
     ]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_ticker_view_url_follows_the_menu_and_an_unknown_ticker_is_named(page, server):
+    page.goto(server.url + "/ticker?ticker=NVDA&start=2024-12-02&end=2025-03-31")
+    _wait_graph(page, "ticker-chart")
+    assert "/ticker?ticker=NVDA&start=2024-12-02&end=2025-03-31" in page.url
+    _pick(page, "ticker-select", "MSFT", "() => location.search.includes('ticker=MSFT')")
+    assert "start=2024-12-02" in page.url and "end=2025-03-31" in page.url
+    copied = page.url
+    page.goto(server.url + "/")
+    page.goto(copied)  # a copied link restores the view
+    _wait_graph(page, "ticker-chart", "gd => ((gd.layout.title || {}).text || '').includes('MSFT')")
+    page.goto(server.url + "/ticker?ticker=NVDX")
+    _wait_text(page, "#ticker-error", "No ticker 'NVDX'")
+    assert "did you mean NVDA?" in page.inner_text("#ticker-error")
+    assert page.errors == []

@@ -4,6 +4,7 @@ a clicked session's headlines."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 import dash
 import pandas as pd
@@ -11,6 +12,7 @@ from dash import Input, Output, dcc, html
 
 from dashboards import data, figures
 from dashboards.components import GRAPH_CONFIG, busy_figure, control, headline_items, iso_day, menu, refreshing
+from pipelines.errors import did_you_mean
 from pipelines.universe import BENCHMARKS
 
 
@@ -18,9 +20,13 @@ def layout(store: data.Store, query: dict[str, str]) -> html.Div:
     frame = data.tickers(store).value
     names = list(frame["ticker"])
     stocks = [t for t in names if t not in BENCHMARKS]
-    chosen = query.get("ticker", "").upper()
-    if chosen not in names:
-        chosen = "NVDA" if "NVDA" in names else (stocks or names or [None])[0]
+    asked = query.get("ticker", "").upper()
+    chosen = asked if asked in names else "NVDA" if "NVDA" in names else (stocks or names or [None])[0]
+    problem = (
+        f"No ticker {asked!r} in this warehouse; {did_you_mean(asked, names)}showing {chosen}."
+        if asked and asked != chosen
+        else None
+    )
     first, last = (
         (pd.Timestamp(frame["first"].min()).date(), pd.Timestamp(frame["last"].max()).date())
         if len(frame)
@@ -29,6 +35,8 @@ def layout(store: data.Store, query: dict[str, str]) -> html.Div:
     start = max(first, last - timedelta(days=365))
     return html.Div(
         [
+            dcc.Location(id="ticker-url", refresh=False),
+            html.Div(problem, className="error-card", id="ticker-error") if problem else None,
             html.Div(
                 [
                     control("Ticker", menu("ticker-select", names, chosen, clearable=False), "ticker-select"),
@@ -55,6 +63,18 @@ def layout(store: data.Store, query: dict[str, str]) -> html.Div:
 
 
 def register(app: dash.Dash, store: data.Store) -> None:
+    @app.callback(
+        Output("ticker-url", "search"),
+        Input("ticker-select", "value"),
+        Input("ticker-dates", "start_date"),
+        Input("ticker-dates", "end_date"),
+    )
+    def url_follows(ticker: str | None, start: str | None, end: str | None):
+        """The address says what is shown (``?ticker=&start=&end=``), so a copied link restores it."""
+        if not ticker or not start or not end:
+            return dash.no_update
+        return "?" + urlencode({"ticker": ticker, "start": iso_day(start).isoformat(), "end": iso_day(end).isoformat()})
+
     @app.callback(
         Output("ticker-chart", "figure"),
         Output("ticker-retry", "disabled"),
