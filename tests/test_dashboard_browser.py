@@ -617,7 +617,7 @@ def test_report_html_is_self_contained_and_escapes_headlines(demo_warehouse, tmp
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "DeepSeek-R1" in text and "SIMULATED DEMO DATA" in text
-    assert text.count('class="plotly-graph-div"') == 3
+    assert text.count('class="plotly-graph-div"') == 4  # prices, day-0 ARs, CAR paths, the session minute by minute
     from plotly.offline import get_plotlyjs
 
     library = get_plotlyjs()
