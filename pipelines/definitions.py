@@ -65,9 +65,12 @@ def _cron(text: str, variable: str) -> str:
     return text
 
 
-def ingestion_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
+def ingestion_schedules(
+    settings: Settings, ends: tuple[date | None, date | None] = (None, None)
+) -> list[dg.ScheduleDefinition]:
     """The prices and headlines schedules: crons, first state and the day they ingest come from ``settings``
-    (IMPACT_PRICES_SCHEDULE, IMPACT_NEWS_SCHEDULE, IMPACT_SCHEDULE_STATUS, IMPACT_SCHEDULE_AS_OF)."""
+    (IMPACT_PRICES_SCHEDULE, IMPACT_NEWS_SCHEDULE, IMPACT_SCHEDULE_STATUS, IMPACT_SCHEDULE_AS_OF). ``ends``: the last
+    day of the prices' and the headlines' partitions (None: today); a tick after it skips, saying why."""
     status = (
         dg.DefaultScheduleStatus.RUNNING if settings.schedule_status == "running" else dg.DefaultScheduleStatus.STOPPED
     )
@@ -86,6 +89,8 @@ def ingestion_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         today = day(context)
         if not is_session(today):
             return dg.SkipReason(f"{today} is not an NYSE session")
+        if ends[0] is not None and today > ends[0]:
+            return dg.SkipReason(f"the '{settings.price_source}' price source has no data after {ends[0]}")
         return dg.RunRequest(partition_key=today.isoformat())
 
     @dg.schedule(
@@ -94,9 +99,12 @@ def ingestion_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         execution_timezone=EXCHANGE_TZ,
         default_status=status,
     )
-    def news_end_of_day(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    def news_end_of_day(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         """Ingest the day's headlines just before midnight New York time (by default), weekends included."""
-        return dg.RunRequest(partition_key=day(context).isoformat())
+        today = day(context)
+        if ends[1] is not None and today > ends[1]:
+            return dg.SkipReason(f"the news sources ({', '.join(settings.news_sources)}) have no data after {ends[1]}")
+        return dg.RunRequest(partition_key=today.isoformat())
 
     return [prices_after_close, news_end_of_day]
 
@@ -132,6 +140,7 @@ def build_definitions(
     retries and every resource not given here (the warehouse file too). ``end_at_data``: the partitions end where
     the configured sources' data does (:func:`pipelines.partitions.data_ends`), as the UI shows them."""
     settings = Settings.from_env() if settings is None else settings
+    ends = data_ends(settings) if end_at_data else (None, None)
     assets = [
         market.prices,
         news.headlines,
@@ -141,12 +150,10 @@ def build_definitions(
         *intraday.INTRADAY_ASSETS,
     ]
     return dg.Definitions(
-        assets=configure_assets(
-            assets, settings.history_start, settings.retry_delay_s, data_ends(settings) if end_at_data else (None, None)
-        ),
+        assets=configure_assets(assets, settings.history_start, settings.retry_delay_s, ends),
         asset_checks=dg.load_asset_checks_from_modules([market, shares, news, events, intraday]),
         jobs=[*ingestion_jobs(settings), intraday.ingest_job(ingestion_jobs(settings)[0].tags), analyze_job],
-        schedules=ingestion_schedules(settings),
+        schedules=ingestion_schedules(settings, ends),
         sensors=[analyze_after_ingest],
         resources={
             **resources_from_env(warehouse_file, settings),

@@ -55,3 +55,23 @@ def test_the_cli_runs_keep_partitions_to_today():
     """`impact ingest --source yahoo` needs today's partition even when the configured source is the demo."""
     last = _keys(definitions.build_definitions("/tmp/never-opened.duckdb"), PRICES)[-1]
     assert pd.Timestamp(last) >= pd.Timestamp("2026-01-01")
+
+
+def test_the_ui_schedules_skip_days_after_the_data_and_say_why():
+    import dagster as dg
+
+    defs = definitions.defs()
+    schedules, repository = {s.name: s for s in defs.schedules}, defs.get_repository_def()
+    after = dg.build_schedule_context(
+        scheduled_execution_time=pd.Timestamp("2025-04-01 17:30", tz="America/New_York"), repository_def=repository
+    )
+    skipped = schedules["prices_after_close"].evaluate_tick(after).skip_message
+    assert skipped == "the 'demo' price source has no data after 2025-03-31"
+    news = schedules["news_end_of_day"].evaluate_tick(after).skip_message
+    assert news == "the news sources (demo) have no data after 2025-03-31"
+    inside = dg.build_schedule_context(
+        scheduled_execution_time=pd.Timestamp("2025-03-31 17:30", tz="America/New_York"), repository_def=repository
+    )
+    assert [r.partition_key for r in schedules["prices_after_close"].evaluate_tick(inside).run_requests] == [
+        "2025-03-31"
+    ]
