@@ -47,6 +47,7 @@ PRICE_CHECKS = {
     "no_outsized_moves",
     "no_missing_sessions",
     "prices_not_stale",
+    "share_jumps_explained",
 }
 
 needs_postgres = pytest.mark.skipif(

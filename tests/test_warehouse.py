@@ -187,7 +187,9 @@ def test_unwritable_location_is_a_clear_error(tmp_path):
 
 def _estimates(rows: list[tuple[str, str, str | None]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["event_id", "ticker", "status"])
-    return frame.assign(day0=date(2025, 1, 27), model="market", computed_at=pd.Timestamp("2025-01-28", tz="UTC"))
+    return frame.assign(
+        day0=date(2025, 1, 27), model="market", sample="event", computed_at=pd.Timestamp("2025-01-28", tz="UTC")
+    )
 
 
 def test_replace_tables_is_all_or_nothing_across_tables(tmp_path):

@@ -20,6 +20,8 @@ from pipelines.warehouse import schema
 from pipelines.warehouse.identity import APP
 from tests.loopback import serving
 
+NEXT = schema.SCHEMA_VERSION + 1
+"""The first version no real migration has: the test migrations take it and the one after."""
 MARKER = (
     "SELECT app, schema_version, created_at, created_by_version, migrated_at, migrated_by_version FROM meta.warehouse"
 )
@@ -55,7 +57,9 @@ def test_a_new_file_is_marked_with_the_current_schema_version(tmp_path):
     assert (app, version, migrated_at, migrated_by) == (APP, warehouse.SCHEMA_VERSION, None, None)
     assert created_at is not None and created_by
     with warehouse.reader(path) as con:
-        comment = con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'warehouse'").fetchone()[0]
+        comment = con.execute(
+            "SELECT comment FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'warehouse'"
+        ).fetchone()[0]
     assert "ai-market-impact warehouse" in comment
 
 
@@ -129,7 +133,8 @@ def test_migrations_are_ordered_by_version_and_end_at_the_schema_version():
 
 
 def test_an_old_layout_is_migrated_to_the_current_one_and_the_marker_bumped(tmp_path):
-    """A version-1 file (sentiment keyed by headline) goes to the pair layout of version 2, keeping its rows."""
+    """A version-1 file (sentiment keyed by headline) goes to the pair layout of version 2, keeping its rows, and on
+    through every later migration to the current version."""
     path = _new_warehouse(tmp_path)
     _raw(
         path,
@@ -145,7 +150,7 @@ def test_an_old_layout_is_migrated_to_the_current_one_and_the_marker_bumped(tmp_
     with warehouse.writer(path):
         pass
     _, version, _, _, migrated_at, migrated_by = _marker(path)
-    assert version == 2 and migrated_at is not None and migrated_by
+    assert version == schema.SCHEMA_VERSION and migrated_at is not None and migrated_by
     with warehouse.reader(path) as con:
         rows = con.execute(
             "SELECT ticker, relevance, model, score FROM core.headline_sentiment ORDER BY ticker"
@@ -154,7 +159,8 @@ def test_an_old_layout_is_migrated_to_the_current_one_and_the_marker_bumped(tmp_
 
 
 def _recording(monkeypatch, calls: list[int], fail_at: int | None = None) -> None:
-    """MIGRATIONS = the real ones plus versions 3 and 4, which record that they ran (or fail after a change)."""
+    """MIGRATIONS = the real ones plus the next two versions (NEXT, NEXT + 1), which record that they ran (or fail
+    after a change)."""
 
     def step(version: int):
         def apply(con: duckdb.DuckDBPyConnection) -> None:
@@ -165,19 +171,19 @@ def _recording(monkeypatch, calls: list[int], fail_at: int | None = None) -> Non
 
         return schema.Migration(version, apply)
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, step(3), step(4)])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, step(NEXT), step(NEXT + 1)])
 
 
 def test_each_migration_runs_once_in_order(tmp_path, monkeypatch):
-    path = _new_warehouse(tmp_path)  # version 2
+    path = _new_warehouse(tmp_path)  # the current version
     calls: list[int] = []
     _recording(monkeypatch, calls)
     with warehouse.writer(path):
         pass
-    assert calls == [3, 4] and _marker(path)[1] == 4
+    assert calls == [NEXT, NEXT + 1] and _marker(path)[1] == NEXT + 1
     with warehouse.writer(path):
         pass
-    assert calls == [3, 4]  # already current: nothing runs again
+    assert calls == [NEXT, NEXT + 1]  # already current: nothing runs again
 
 
 def test_an_already_current_file_is_untouched(tmp_path, monkeypatch):
@@ -197,17 +203,17 @@ def test_an_already_current_file_is_untouched(tmp_path, monkeypatch):
 def test_a_failed_migration_changes_nothing_and_keeps_the_version(tmp_path, monkeypatch):
     path = _new_warehouse(tmp_path)
     calls: list[int] = []
-    _recording(monkeypatch, calls, fail_at=4)
+    _recording(monkeypatch, calls, fail_at=NEXT + 1)
     with pytest.raises(WarehouseError, match=r"cannot write warehouse .*w\.duckdb.*no_such_table"):
         with warehouse.writer(path):
             pass
-    assert calls == [3] and _marker(path)[1] == 3  # step 3 committed; step 4 rolled back whole
+    assert calls == [NEXT] and _marker(path)[1] == NEXT  # the first step committed; the second rolled back whole
     with warehouse.reader(path) as con:
         tables = {
             t
             for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'step_%'").fetchall()
         }
-    assert tables == {"step_3"}
+    assert tables == {f"step_{NEXT}"}
 
 
 def test_a_newer_schema_version_is_refused_with_upgrade_advice(tmp_path):
