@@ -310,7 +310,7 @@ def test_schedule_fires_on_postgres_and_survives_a_killed_daemon(open_folder, mo
         first = _wait(
             "a successful scheduled run",
             lambda: next((r for r in instance.get_runs(by_schedule) if r.status == dg.DagsterRunStatus.SUCCESS), None),
-            240,
+            480,  # the first tick waits for the daemon, the webserver and PostgreSQL to start: minutes on a loaded 2-core machine
             log,
         )
         assert first.tags["dagster/partition"] == AS_OF.isoformat()
