@@ -10,7 +10,7 @@ from datetime import date
 import dagster as dg
 
 from models.calendar import EXCHANGE_TZ, is_session
-from pipelines.assets import dollars, events, intraday, market, news, sentiment, shares
+from pipelines.assets import dollars, events, intraday, market, news, sentiment
 from pipelines.orphans import PID_TAG
 from pipelines.partitions import configure_assets, data_ends
 from pipelines.resources import resources_from_env
@@ -47,7 +47,7 @@ INGESTION_JOBS = ("ingest_prices", "ingest_news", "ingest_intraday")
 
 analyze_job = dg.define_asset_job(
     "analyze",
-    selection=dg.AssetSelection.groups("event_study", "sentiment") - dg.AssetSelection.keys(events.CATALOG_KEY),
+    selection=dg.AssetSelection.groups("event_study", "sentiment") - dg.AssetSelection.assets(events.CATALOG_KEY),
     tags=WRITER_TAG,
     description="Recompute everything downstream of the ingested data: events, abnormal returns, event studies, "
     "headline sentiment.",
@@ -151,7 +151,7 @@ def build_definitions(
     ]
     return dg.Definitions(
         assets=configure_assets(assets, settings.history_start, settings.retry_delay_s, ends),
-        asset_checks=dg.load_asset_checks_from_modules([market, shares, news, events, intraday]),
+        asset_checks=dg.load_asset_checks_from_modules([market, news, events, intraday]),
         jobs=[*ingestion_jobs(settings), intraday.ingest_job(ingestion_jobs(settings)[0].tags), analyze_job],
         schedules=ingestion_schedules(settings, ends),
         sensors=[analyze_after_ingest],

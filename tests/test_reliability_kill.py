@@ -131,9 +131,8 @@ def _run_checks(path: Path, snap: dict[str, pd.DataFrame]) -> dict[str, bool]:
     resource = WarehouseResource(path=str(path))
     checks = {}
     if len(snap["prices"]):
-        for check in (market.prices_are_positive, market.ohlc_consistent, market.no_outsized_moves,
-                      market.no_missing_sessions, market.prices_not_stale):
-            checks[check.check_key.name] = check(dg.build_asset_check_context(), warehouse=resource).passed
+        with resource.writer() as con:
+            checks.update({name: result.passed for name, result in market.run_price_checks(con, None).items()})
     if len(snap["headlines"]):
         for check in (news.no_duplicate_headlines, news.headlines_well_formed):
             checks[check.check_key.name] = check(dg.build_asset_check_context(), warehouse=resource).passed

@@ -120,7 +120,8 @@ def _scoped(
 ) -> dg.AssetCheckResult:
     scope = partition_scope(context)
     start, end = scope or ALL_DATES
-    return check_result(read_frame(warehouse, sql, {"start": start, "end": end}), what, scope)
+    with warehouse.writer() as con:
+        return check_result(read_frame(con, sql, {"start": start, "end": end}), what, scope)
 
 
 @dg.asset_check(asset=bars_intraday, description="Regular-hours bars stay inside the day's daily high and low.")

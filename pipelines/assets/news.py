@@ -74,15 +74,7 @@ def headlines(
     )
 
 
-@dg.asset_check(
-    asset=headlines, description="No story appears twice under different ids (same URL or same title within a day)."
-)
-def no_duplicate_headlines(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    scope = partition_scope(context)
-    start, end = scope or ALL_DATES
-    dupes = read_frame(
-        warehouse,
-        """
+DUPLICATES_SQL = """
         WITH keyed AS (  -- the partition's stories, and those that could duplicate one: same URL, or within a day
             SELECT headline_id, ny_date, published_at, title, url,
                    lower(regexp_replace(trim(title), '\\s+', ' ', 'g')) AS norm_title
@@ -98,12 +90,22 @@ def no_duplicate_headlines(context: dg.AssetCheckExecutionContext, warehouse: Wa
               OR (a.norm_title = b.norm_title AND abs(epoch(a.published_at) - epoch(b.published_at)) < 86400))
         WHERE a.ny_date BETWEEN $start AND $end
         ORDER BY a.published_at
-        """,
-        {"start": start, "end": end},
-    )
+        """
+"""Pairs of stories that are one: the partition's stories against those that could repeat them."""
+
+
+@dg.asset_check(
+    asset=headlines, description="No story appears twice under different ids (same URL or same title within a day)."
+)
+def no_duplicate_headlines(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    scope = partition_scope(context)
+    start, end = scope or ALL_DATES
+    with warehouse.writer() as con:
+        dupes = read_frame(con, DUPLICATES_SQL, {"start": start, "end": end})
     return check_result(dupes, "duplicate stories", scope)
 
 
 @dg.asset_check(asset=headlines, blocking=True, description=checks.HEADLINES_WELL_FORMED.description)
 def headlines_well_formed(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return row_check(context, warehouse, checks.HEADLINES_WELL_FORMED, "core.headlines")
+    with warehouse.writer() as con:
+        return row_check(con, checks.HEADLINES_WELL_FORMED, "core.headlines", partition_scope(context))

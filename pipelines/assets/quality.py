@@ -11,10 +11,10 @@ from datetime import date
 from typing import Any
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from pipelines.partitions import partition_dates
-from pipelines.resources import WarehouseResource
 from pipelines.warehouse import checks
 
 ALL_DATES = (date(1900, 1, 1), date(9999, 12, 1))
@@ -50,17 +50,14 @@ def check_result(
     )
 
 
-def read_frame(resource: WarehouseResource, sql: str, params: Mapping[str, object] | None = None) -> pd.DataFrame:
-    """Run a check's query on the warehouse (checks run inside the writer's run, so no reader lock)."""
-    with resource.writer() as con:
-        return con.execute(sql, params or {}).df()
+def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """Run a check's query on the warehouse (checks run inside the writer's run: the writer's connection, no reader)."""
+    return con.execute(sql, params or {}).df()
 
 
 def row_check(
-    context: dg.AssetCheckExecutionContext, resource: WarehouseResource, check: checks.RowCheck, table: str
+    con: duckdb.DuckDBPyConnection, check: checks.RowCheck, table: str, scope: tuple[date, date] | None
 ) -> dg.AssetCheckResult:
-    """Run one of the warehouse's row rules (``pipelines.warehouse.checks``) on the rows of this run's partition."""
-    scope = partition_scope(context)
-    with resource.writer() as con:
-        bad = checks.violations(con, check, table, *(scope or (None, None)))
+    """Run one of the warehouse's row rules (``pipelines.warehouse.checks``) on the rows of ``scope`` (all when None)."""
+    bad = checks.violations(con, check, table, *(scope or (None, None)))
     return check_result(bad, check.failures, scope)

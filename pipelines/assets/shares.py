@@ -14,15 +14,12 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from pipelines.assets.quality import ALL_DATES, check_result, partition_scope, read_frame
+from pipelines.assets.quality import ALL_DATES, check_result, read_frame
 from pipelines.errors import ImpactError, TransientSourceError
 from pipelines.partitions import permanent_failure
-from pipelines.resources import WarehouseResource
 from pipelines.sources.base import PriceSource
 from pipelines.sources.shares import make_shares_source
 from pipelines.warehouse.shares import replace_shares
-
-PRICES = dg.AssetKey(["core", "prices"])
 
 MAX_JUMP = 0.2
 """A session-to-session change of the share count beyond this fraction, that no split explains, is suspect
@@ -72,15 +69,14 @@ def store_counts(
     return {"share_rows": rows, "tickers_without_shares": ", ".join(without) or "none"}
 
 
-@dg.asset_check(
-    asset=PRICES,
-    description=f"No share count moves by more than {MAX_JUMP:.0%} between sessions unless a split explains it.",
-)
-def share_jumps_explained(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    scope = partition_scope(context)
+JUMPS_DESCRIPTION = f"No share count moves by more than {MAX_JUMP:.0%} between sessions unless a split explains it."
+
+
+def share_jumps_explained(con: duckdb.DuckDBPyConnection, scope: tuple[date, date] | None) -> dg.AssetCheckResult:
+    """The share counts of ``scope`` (all when None) against the previous session's (run with the price checks)."""
     start, end = scope or ALL_DATES
     bad = read_frame(
-        warehouse,
+        con,
         f"""
         SELECT ticker, date, prev_shares, shares, split_ratio, round(ratio, 4) AS ratio FROM (
             SELECT s.ticker, s.date, s.shares, coalesce(p.split_ratio, 1) AS split_ratio,
