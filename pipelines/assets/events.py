@@ -71,13 +71,15 @@ def events(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
         curated = load_catalog()
     except ImpactError as error:
         raise permanent_failure(error) from error
-    curated = curated.assign(origin="curated", trigger_sar=None, headline_ids=None).drop(columns=["claimed_moves"])
+    curated = curated.assign(origin="curated").drop(columns=["claimed_moves"])
     with warehouse.writer() as con:
         daily = con.execute("SELECT ticker, date, ar, sar FROM mart.daily_abnormal_returns").df()
         linked = con.execute("SELECT headline_id, ticker, session_date FROM core.headline_tickers").df()
         linked["session_date"] = pd.to_datetime(linked["session_date"])
         detected = study.detect_events(daily.assign(date=pd.to_datetime(daily["date"])), linked)
-        table = pd.concat([curated, detected] if len(detected) else [curated], ignore_index=True)
+        # The detected events bring trigger_sar and headline_ids (NULL for the curated ones).
+        table = pd.concat([curated, detected], ignore_index=True) if len(detected) else curated.copy()
+        table = table.reindex(columns=[*curated.columns, "trigger_sar", "headline_ids"])
         table["computed_at"] = _now()
         table["day0"] = pd.to_datetime(table["day0"]).dt.date
         replace_table(con, "core.events", table)
