@@ -1,6 +1,7 @@
 """`impact serve`: the real stack (private PostgreSQL, dagster-daemon, dagster-webserver) runs a schedule whose
-cron comes from the settings, the analyze job follows by the sensor, a SIGKILLed daemon comes back; and the
-faults (port in use, unreachable PostgreSQL, a second serve, a stale postmaster.pid) end in one clear line.
+cron comes from the settings, the analyze job follows by the sensor, a SIGKILLed webserver and daemon come back
+while a run goes on to its end (issue 14); and the faults (port in use, unreachable PostgreSQL, a second serve,
+a stale postmaster.pid) end in one clear line.
 
 The private cluster runs as the ``postgres`` user when the tests run as root, so its folders are made under a
 world-traversable temporary folder (pytest's own is private to root).
@@ -17,10 +18,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import date
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import duckdb
@@ -36,6 +39,7 @@ from pipelines.postgres import (
     server_bin,
 )
 from pipelines.serve import InstanceLock
+from tests.loopback import serving
 
 IMPACT = Path(sys.executable).with_name("impact")
 AS_OF = date(2025, 3, 31)
@@ -274,7 +278,7 @@ def _wait(what: str, predicate, timeout_s: float, log: Path):
 
 @needs_postgres
 @pytest.mark.slow
-def test_schedule_fires_on_postgres_and_survives_a_killed_daemon(open_folder, monkeypatch):
+def test_schedule_fires_on_postgres_and_survives_killed_children_mid_run(open_folder, monkeypatch, slow_news):
     import dagster as dg
 
     from pipelines.postgres import sqlalchemy_url
@@ -289,6 +293,9 @@ def test_schedule_fires_on_postgres_and_survives_a_killed_daemon(open_folder, mo
         IMPACT_SCHEDULE_AS_OF=AS_OF.isoformat(),
         IMPACT_TICKERS=TICKERS,
         IMPACT_PRICE_SOURCE="demo",
+        IMPACT_NEWS_SOURCES="fmp",
+        FMP_API_KEY="test-key",
+        IMPACT_FMP_URL=f"http://127.0.0.1:{slow_news}/stock_news",
     )
     with open(log, "w") as out:
         serve = subprocess.Popen(
@@ -336,27 +343,39 @@ def test_schedule_fires_on_postgres_and_survives_a_killed_daemon(open_folder, mo
             "results"
         ]
 
-        # SIGKILL the daemon and the webserver: serve restarts them, the history is kept and the next tick runs.
-        text = log.read_text()
-        pids = {name: int(re.findall(rf"{name} started \(pid (\d+)\)", text)[-1]) for name in SERVED}
-        for pid in pids.values():
-            os.kill(pid, signal.SIGKILL)
+        # A run launched through the webserver is in progress (its news source holds the answer) when the webserver,
+        # then the daemon, get SIGKILL: serve restarts both, the history is kept, the run goes on and succeeds (its
+        # worker is a child of the daemon's code server, which outlives its parent until its runs end), so the writer
+        # slot is freed and the next tick runs and succeeds.
+        news = _launch_run(port, "ingest_news", AS_OF.isoformat())
+        _wait("the news run's request to its source", SlowNews.asked.is_set, 240, log)
         killed_at = time.time()
-        _wait(
-            "the restarts",
-            lambda: all(
-                f"{name} (pid {pid}) exited with -9: restarting it" in log.read_text() for name, pid in pids.items()
-            ),
-            30,
-            log,
-        )
+        for name in SERVED:
+            pid = int(re.findall(rf"{name} started \(pid (\d+)\)", log.read_text())[-1])
+            os.kill(pid, signal.SIGKILL)
+            restarted = f"{name} (pid {pid}) exited with -9: restarting it"
+            _wait(f"{name} restarted", lambda line=restarted: line in log.read_text(), 30, log)
+        assert instance.get_run_by_id(news).status == dg.DagsterRunStatus.STARTED  # still held by its source
         assert instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.SUCCESS
-        _wait(
-            "a tick after the restart",
-            lambda: [r for r in instance.get_run_records(by_schedule) if r.create_timestamp.timestamp() > killed_at],
-            150,
+        SlowNews.release.set()
+        ended = _wait(
+            "the news run to end",
+            lambda: (run := instance.get_run_by_id(news)) and run.is_finished and run,
+            120,
             log,
         )
+        assert ended.status == dg.DagsterRunStatus.SUCCESS, _run_failure(instance, news)
+        _wait(
+            "a successful tick after the kills",
+            lambda: [
+                r
+                for r in instance.get_run_records(by_schedule)
+                if r.create_timestamp.timestamp() > killed_at and r.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+            ],
+            240,
+            log,
+        )
+        assert {"runId": news, "status": "SUCCESS"} in _graphql(port, RUNS_QUERY)["data"]["runsOrError"]["results"]
     finally:
         serve.send_signal(signal.SIGTERM)
         code = serve.wait(90)
@@ -365,23 +384,108 @@ def test_schedule_fires_on_postgres_and_survives_a_killed_daemon(open_folder, mo
     assert "PostgreSQL stopped" in text and not (open_folder / ".postgres" / "data" / "postmaster.pid").exists()
     for pid in map(int, re.findall(r"started \(pid (\d+)\)", text)):
         assert not _alive(pid), f"child {pid} outlived serve"
+    # Nor anything a child started in its process group: the killed webserver's code server ends when its
+    # heartbeats stop (Dagster: 45 s), the killed daemon's once its run has ended.
+    groups = {int(pid) for pid in re.findall(r"started \(pid (\d+)\)", text)}
+    _wait("the killed children's code servers to exit", lambda: not _group_members(groups), 90, log)
     with duckdb.connect(str(open_folder / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute("SELECT ticker FROM core.prices WHERE date = ? ORDER BY ticker", [AS_OF]).fetchall()
     assert [r[0] for r in rows] == sorted(TICKERS.split(","))
 
 
-SERVED = ("dagster-daemon", "dagster-webserver")
+SERVED = ("dagster-webserver", "dagster-daemon")
 RUNS_QUERY = "{ runsOrError { ... on Runs { results { runId status } } } }"
+LAUNCH_RUN = """mutation ($params: ExecutionParams!) { launchRun(executionParams: $params) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 
 
-def _graphql(port: int, query: str) -> dict:
+class SlowNews(BaseHTTPRequestHandler):
+    """FMP's stock_news on 127.0.0.1 that holds every answer until the test sets :attr:`release` (its client times
+    out after 30 s and asks again): a run in progress for as long as the test needs. One NVDA headline per day."""
+
+    asked = threading.Event()
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        SlowNews.asked.set()
+        if not SlowNews.release.wait(120):
+            self.send_error(503)
+            return
+        item = {
+            "symbol": "NVDA",
+            "publishedDate": f"{AS_OF} 10:00:00",
+            "title": "Nvidia headline held by a slow source",
+            "site": "example.com",
+            "text": "",
+            "url": "https://example.com/held",
+        }
+        body = json.dumps([item]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_news() -> Iterator[int]:
+    """The port of a :class:`SlowNews` server, its events cleared; released at the end whatever happened."""
+    SlowNews.asked.clear()
+    SlowNews.release.clear()
+    with serving(SlowNews) as port:
+        try:
+            yield port
+        finally:
+            SlowNews.release.set()
+
+
+def _launch_run(port: int, job: str, partition: str) -> str:
+    """Launch ``job`` for ``partition`` as the UI's Launch button does (GraphQL ``launchRun``); the run's id."""
+    params = {
+        "selector": {
+            "repositoryLocationName": "pipelines.definitions",
+            "repositoryName": "__repository__",
+            "jobName": job,
+        },
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
+    }
+    answer = _graphql(port, LAUNCH_RUN, {"params": params})["data"]["launchRun"]
+    assert answer["__typename"] == "LaunchRunSuccess", answer
+    return answer["run"]["runId"]
+
+
+def _run_failure(instance, run_id: str) -> str:
+    """The messages of a run's failure events, for an assertion's text."""
+    import dagster as dg
+
+    return "\n".join(e.message or "" for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE))
+
+
+def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
+
+
+def _group_members(groups: set[int]) -> list[int]:
+    """Live processes whose process group is one of ``groups``."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except OSError:
+            continue
+        if int(group) in groups and state != "Z":
+            members.append(int(stat.parent.name))
+    return members
 
 
 def _alive(pid: int) -> bool:
