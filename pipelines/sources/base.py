@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
@@ -102,6 +102,23 @@ def headline_id(title: str, published_at: pd.Timestamp) -> str:
     return digest[:20]
 
 
+def per_distinct(values: pd.Series, read: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``read(values)``, computed once per distinct value when all are ``str`` (or all plain dates), else row by row.
+
+    A long price file repeats each ticker ~2,500 times and each date ~500 times: reading the distinct
+    values and spreading the answers back gives the same result as ``read`` on every row. Only those
+    kinds: equal values of others may read differently (``1 == 1.0``, aware datetimes in two zones).
+    """
+    kind = pd.api.types.infer_dtype(values, skipna=False)
+    if kind not in ("string", "date"):
+        return read(values)
+    codes, uniques = pd.factorize(values)
+    if kind == "date" and any(type(u) is not date for u in uniques):
+        return read(values)  # a datetime among the dates: aware ones in two zones compare equal
+    answers = read(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+    return pd.Series(answers.to_numpy()[codes], index=values.index, name=values.name)
+
+
 def _row_label(frame: pd.DataFrame, position: int) -> int:
     """1-based row number of ``position`` for messages (row 1 is the first data row)."""
     return position + 1
@@ -132,7 +149,7 @@ def validate_prices(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         raise DataValidationError(origin, "missing column 'source'", field="source")
 
     tickers = frame["ticker"]
-    bad_ticker = tickers.isna() | ~tickers.astype(str).str.fullmatch(TICKER_SYMBOL.pattern)
+    bad_ticker = tickers.isna() | ~per_distinct(tickers, lambda t: t.astype(str).str.fullmatch(TICKER_SYMBOL.pattern))
     if bad_ticker.any():
         i = int(np.flatnonzero(bad_ticker.to_numpy())[0])
         raise DataValidationError(origin, f"invalid ticker {tickers.iloc[i]!r}", row=_row_label(frame, i), field="ticker")

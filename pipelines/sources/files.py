@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.errors import DataValidationError, SourceError
-from pipelines.sources.base import validate_prices
+from pipelines.sources.base import per_distinct, validate_prices
 
 SUFFIXES = (".csv", ".parquet")
 _ALIASES = {
@@ -149,6 +149,18 @@ def _read_table(path: Path) -> _Table:
     return table
 
 
+def _text_days(values: pd.Series) -> pd.Series:
+    """Each value's day as written (a date object's own, or ``YYYY-MM-DD``/``YYYYMMDD`` text), NaT where unreadable."""
+    text = values.map(lambda v: v.isoformat() if isinstance(v, date) else str(v))
+    parts = text.str.extract(_ISO_DAY)
+    return pd.to_datetime(parts[0] + "-" + parts[1] + "-" + parts[2], format="%Y-%m-%d", errors="coerce")
+
+
+def _symbols(values: pd.Series) -> pd.Series:
+    """Ticker cells as symbols: stripped and upper-cased text, None for anything else."""
+    return values.map(lambda v: v.strip().upper() if isinstance(v, str) else None)
+
+
 def _dates(table: _Table) -> pd.Series:
     """Session dates as written (``YYYY-MM-DD`` or ``YYYYMMDD``, any time/zone suffix ignored), or a row error."""
     values = table.columns["date"]
@@ -158,9 +170,7 @@ def _dates(table: _Table) -> pd.Series:
             stamps = stamps.tz_localize(None)  # keep the wall-clock date the vendor wrote
         days = pd.Series(stamps.normalize())
     else:
-        text = values.map(lambda v: v.isoformat() if isinstance(v, date) else str(v))
-        parts = text.str.extract(_ISO_DAY)
-        days = pd.to_datetime(parts[0] + "-" + parts[1] + "-" + parts[2], format="%Y-%m-%d", errors="coerce")
+        days = per_distinct(values, _text_days)
     bad = np.flatnonzero(days.isna().to_numpy())
     if len(bad):
         i = int(bad[0])
@@ -233,7 +243,7 @@ class FilePriceSource:
         table = _read_table(self.path)
         if "ticker" not in table.columns:
             raise DataValidationError(str(self.path), "a single price file needs a 'ticker' (or 'symbol') column", field="ticker")
-        frame = _canonical(table, table.columns["ticker"].map(lambda v: v.strip().upper() if isinstance(v, str) else None))
+        frame = _canonical(table, per_distinct(table.columns["ticker"], _symbols))
         known = set(frame["ticker"])
         absent = [s for s in symbols if s not in known]
         if absent:
