@@ -152,13 +152,18 @@ def phases(instance, run_id: str) -> str:
 
 @contextmanager
 def dagster_instance(storage: str):
-    """A throw-away Dagster instance: SQLite in a temporary folder (the CLI's storage), or PostgreSQL in a private
-    cluster (``impact serve``'s storage)."""
+    """A throw-away Dagster instance: the CLI's (SQLite, range runs batched), Dagster's own SQLite storage, or
+    PostgreSQL in a private cluster (``impact serve``'s storage)."""
     import dagster as dg
 
+    from pipelines.runner import cli_dagster_yaml
+
     with tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as home:
-        if storage == "sqlite":
-            with dg.instance_for_test(temp_dir=home) as instance:
+        if storage in ("sqlite", "dagster-sqlite"):
+            Path(home, "dagster.yaml").write_text(
+                cli_dagster_yaml(Path(home)) if storage == "sqlite" else "telemetry:\n  enabled: false\n"
+            )
+            with dg.DagsterInstance.from_config(home) as instance:
                 yield instance
             return
         from pipelines.postgres import PrivateCluster, sqlalchemy_url
@@ -205,7 +210,6 @@ def backfill_run(folder: Path, prices: pd.DataFrame, start: date, end: date, tic
 
 def daily_dagster_runs(folder: Path, day: pd.DataFrame, next_day: date, tickers: list[str], runs: int) -> None:
     """Step 4's Dagster half: ``runs`` runs of ``ingest_prices`` for one session into ``folder/dagster.duckdb``."""
-    import dagster as dg
 
     from pipelines.resources import PriceSourceResource
     from pipelines.runner import run_job
@@ -213,10 +217,7 @@ def daily_dagster_runs(folder: Path, day: pd.DataFrame, next_day: date, tickers:
     day_parquet = folder / "day.parquet"
     day.assign(date=day["date"].dt.strftime("%Y-%m-%d")).drop(columns=["source"]).to_parquet(day_parquet)
     daily = PriceSourceResource(source="files", path=str(day_parquet), tickers=tickers)
-    with (
-        tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as home,
-        dg.instance_for_test(temp_dir=home) as instance,
-    ):
+    with dagster_instance("sqlite") as instance:
         for run in range(1, runs + 1):
             with timed(f"Dagster run {run}: one daily partition x 500 (+ 6 checks)", None, 2):
                 outcome = run_job(
@@ -247,9 +248,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--dagster-storage",
-        choices=["sqlite", "postgres"],
+        choices=["sqlite", "dagster-sqlite", "postgres"],
         default="sqlite",
-        help="the Dagster instance's storage for step 3: SQLite (the CLI's) or a private PostgreSQL (impact serve's)",
+        help="the Dagster instance's storage for step 3: the CLI's SQLite (range runs batched), Dagster's own SQLite "
+        "storage, or a private PostgreSQL (impact serve's)",
     )
     args = parser.parse_args()
     start, end = date(2015, 1, 2), date(2015 + args.years - 1, 12, 31)

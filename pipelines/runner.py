@@ -6,6 +6,7 @@ The CLI and the tests use this; the Dagster UI and schedules launch the same job
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -91,6 +92,21 @@ def console_logs(level: str) -> dict:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
+def cli_dagster_yaml(home: Path) -> str:
+    """The CLI's dagster.yaml: :data:`DAGSTER_YAML` plus Dagster's SQLite event log in its usual place under ``home``,
+    with range runs' events batched (:mod:`pipelines.dagster_storage`)."""
+    runs = json.dumps(str(home / "history" / "runs") + os.sep)
+    return (
+        f"{DAGSTER_YAML}"
+        "# Dagster's SQLite event log, storing a range run's materializations in one transaction.\n"
+        "event_log_storage:\n"
+        "  module: pipelines.dagster_storage\n"
+        "  class: BatchedSqliteEventLogStorage\n"
+        "  config:\n"
+        f"    base_dir: {runs}\n"
+    )
+
+
 def dagster_home(warehouse_file: str | Path | None = None) -> Path:
     """``$DAGSTER_HOME``, else a ``.dagster`` folder beside the warehouse (so the UI sees the CLI's runs).
 
@@ -101,9 +117,10 @@ def dagster_home(warehouse_file: str | Path | None = None) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     current = config.read_text() if config.exists() else None
-    if current is None or (current.startswith(MARKER) and current != DAGSTER_YAML):
+    wanted = cli_dagster_yaml(home)
+    if current is None or (current.startswith(MARKER) and current != wanted):
         draft = config.with_name(f".dagster.yaml.{os.getpid()}")
-        draft.write_text(DAGSTER_YAML)
+        draft.write_text(wanted)
         os.replace(draft, config)  # whole: a command starting beside this one never reads half a file
     return home
 

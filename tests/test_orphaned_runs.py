@@ -89,7 +89,7 @@ def test_dagster_yaml_turns_run_monitoring_on_and_replaces_an_old_one_of_ours(tm
     (theirs / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("DAGSTER_HOME", str(ours))
     runner.dagster_home(tmp_path / "w.duckdb")
-    assert (ours / "dagster.yaml").read_text() == runner.DAGSTER_YAML
+    assert (ours / "dagster.yaml").read_text() == runner.cli_dagster_yaml(ours)
     instance = dg.DagsterInstance.from_config(str(ours))
     assert instance.run_monitoring_enabled and instance.run_monitoring_max_resume_run_attempts == 0
     assert instance.get_concurrency_config().run_queue_config.tag_concurrency_limits == [
