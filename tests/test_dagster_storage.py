@@ -85,7 +85,9 @@ def test_the_cli_instance_batches_range_runs(two_runs):
     assert (home / "history" / "runs" / "index.db").exists(), "the event log stays where Dagster keeps it"
     assert not isinstance(two_runs["dagster"][1].event_log_storage, BatchedSqliteEventLogStorage)
     sessions = len(price_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(START.isoformat(), "2025-02-28")))
-    assert sessions in two_runs["batches"], f"the run's {sessions} materializations came in batches {two_runs['batches']}"
+    assert sessions in two_runs["batches"], (
+        f"the run's {sessions} materializations came in batches {two_runs['batches']}"
+    )
 
 
 def test_batched_rows_are_dagsters_rows(two_runs):
@@ -95,7 +97,9 @@ def test_batched_rows_are_dagsters_rows(two_runs):
         expected = _rows(their_home / runs / "index.db", sql)
         assert _rows(our_home / runs / "index.db", sql) == expected, what
     assert len(_rows(our_home / runs / "index.db", INDEX_QUERIES["asset tags"])) > 0
-    assert _rows(our_home / runs / f"{our_run}.db", RUN_QUERY) == _rows(their_home / runs / f"{their_run}.db", RUN_QUERY)
+    assert _rows(our_home / runs / f"{our_run}.db", RUN_QUERY) == _rows(
+        their_home / runs / f"{their_run}.db", RUN_QUERY
+    )
     keys = price_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(START.isoformat(), "2025-02-28"))
     assert ours.get_materialized_partitions(PRICES) == theirs.get_materialized_partitions(PRICES) == set(keys)
     latest = ours.get_latest_materialization_event(PRICES)
