@@ -25,7 +25,26 @@ BATCHED = ({DagsterEventType.ASSET_MATERIALIZATION}, {DagsterEventType.ASSET_OBS
 """The batches written together: materializations only, or observations only (others go one by one, as before)."""
 
 
-class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
+class PlannedChecksOnce:
+    """Dagster's planned check rows, one per planned partition, with the event serialized once, not once per row."""
+
+    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        planned = cast("AssetCheckEvaluationPlanned", event.get_dagster_event().event_specific_data)
+        keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+        shared = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),  # type: ignore[attr-defined]
+            "evaluation_event_storage_id": event_id,
+        }
+        with self.index_connection() as conn:  # type: ignore[attr-defined]
+            conn.execute(AssetCheckExecutionsTable.insert(), [{**shared, "partition": key} for key in keys])
+
+
+class BatchedSqliteEventLogStorage(PlannedChecksOnce, SqliteEventLogStorage):
     """:class:`SqliteEventLogStorage` storing a batch of asset events in one transaction per shard."""
 
     @classmethod
@@ -50,19 +69,3 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             last = {event.get_dagster_event().asset_key: (event, i) for event, i in zip(events, event_ids, strict=True)}
             for event, event_id in last.values():  # the asset's row keeps its latest event, as one by one would
                 self._store_asset_event(conn, event, event_id)
-
-    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
-        """Dagster's rows, one per planned partition, with the event serialized once rather than once per row."""
-        planned = cast("AssetCheckEvaluationPlanned", event.get_dagster_event().event_specific_data)
-        keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
-        shared = {
-            "asset_key": planned.asset_key.to_string(),
-            "check_name": planned.check_name,
-            "run_id": event.run_id,
-            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
-            "evaluation_event": serialize_value(event),
-            "evaluation_event_timestamp": self._event_insert_timestamp(event),
-            "evaluation_event_storage_id": event_id,
-        }
-        with self.index_connection() as conn:
-            conn.execute(AssetCheckExecutionsTable.insert(), [{**shared, "partition": key} for key in keys])
