@@ -132,7 +132,7 @@ def validate_prices(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     (ticker, date). OHLC consistency and outsized moves are data-quality asset checks on the
     warehouse, not ingestion errors.
     """
-    frame = frame.reset_index(drop=True).copy()
+    frame = frame.reset_index(drop=True)  # a deep copy already (pandas 2 without copy-on-write)
     required = ("ticker", "date", "open", "high", "low", "close", "volume")
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -190,7 +190,21 @@ def validate_prices(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         )
     frame["source"] = frame["source"].astype(str)
     frame["ticker"] = frame["ticker"].astype(str)
-    return frame.loc[:, list(PRICE_COLUMNS)].sort_values(["ticker", "date"]).reset_index(drop=True)
+    return _by_ticker_and_date(frame.loc[:, list(PRICE_COLUMNS)])
+
+
+def _by_ticker_and_date(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (str tickers, unique (ticker, date)) sorted by ticker then date, as ``sort_values`` would.
+
+    A lexsort of integer codes, and no reordering at all for a frame already in order (long files often are):
+    ``sort_values`` on 1.26M object tickers takes ~0.5 s.
+    """
+    codes, _ = pd.factorize(frame["ticker"], sort=True)
+    order = np.lexsort((frame["date"].to_numpy().view("i8"), codes))
+    if not (order == np.arange(len(order))).all():
+        frame = frame.take(order)
+    frame.index = pd.RangeIndex(len(frame))  # a frame of our own (``.loc``/``take``): no copy needed
+    return frame
 
 
 _EARLIEST_STAMP = pd.Timestamp("1970-01-01", tz="UTC")

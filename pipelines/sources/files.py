@@ -119,8 +119,10 @@ def _read_table(path: Path) -> _Table:
             raise DataValidationError(str(path), f"unreadable Parquet file: {exc}") from exc
         if not isinstance(frame.index, pd.RangeIndex):
             frame = frame.reset_index()
+        elif not frame.index.equals(pd.RangeIndex(len(frame))):
+            frame = frame.reset_index(drop=True)
         header = [str(c) for c in frame.columns]
-        data = {h: frame[c].reset_index(drop=True) for h, c in zip(header, frame.columns, strict=True)}
+        data = {h: frame[c] for h, c in zip(header, frame.columns, strict=True)}
         numbers = np.arange(1, len(frame) + 1)
     else:
         header, records, rows = _read_csv(path)
@@ -180,10 +182,11 @@ def _dates(table: _Table) -> pd.Series:
 
 def _canonical(table: _Table, tickers: pd.Series) -> pd.DataFrame:
     """The table as a validated canonical frame (whole file), errors re-pointed at file rows and columns."""
-    frame = pd.DataFrame({"ticker": tickers.to_numpy(), "date": _dates(table).to_numpy()})
-    for field in ("open", "high", "low", "close", "adj_close", "volume", "dividend", "split_ratio"):
-        if field in table.columns:
-            frame[field] = table.columns[field].to_numpy()
+    fields = ("open", "high", "low", "close", "adj_close", "volume", "dividend", "split_ratio")
+    frame = pd.DataFrame(
+        {"ticker": tickers.to_numpy(), "date": _dates(table).to_numpy()}
+        | {field: table.columns[field].to_numpy() for field in fields if field in table.columns}
+    )
     if "split_ratio" in frame.columns:
         ratio = pd.to_numeric(frame["split_ratio"], errors="coerce")
         frame["split_ratio"] = frame["split_ratio"].where(ratio != 0, 1.0)  # Yahoo writes 0 for "no split"
@@ -197,7 +200,8 @@ def _canonical(table: _Table, tickers: pd.Series) -> pd.DataFrame:
 
 def _between(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     days = frame["date"]
-    return frame[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))]
+    inside = (days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))
+    return frame if inside.all() else frame[inside]
 
 
 class FilePriceSource:
@@ -213,8 +217,8 @@ class FilePriceSource:
         symbols = list(dict.fromkeys(str(t).strip().upper() for t in tickers))
         if not symbols or "" in symbols:
             raise SourceError(str(self.path), f"expected non-empty ticker symbols, got {list(tickers)!r}")
-        if self.path.is_dir():
-            frame = pd.concat([self._from_folder(s) for s in symbols], ignore_index=True)
+        if self.path.is_dir():  # each file's frame is sorted: their concatenation is in the order asked
+            frame = pd.concat([self._from_folder(s) for s in symbols], ignore_index=True).sort_values(["ticker", "date"])
         elif self.path.is_file():
             frame = self._from_long_file(symbols)
         else:
@@ -224,7 +228,8 @@ class FilePriceSource:
         for symbol in symbols:
             if symbol not in present:
                 raise SourceError(str(self.path), f"no rows between {start} and {end}", ticker=symbol)
-        return rows.sort_values(["ticker", "date"]).reset_index(drop=True)
+        rows.index = pd.RangeIndex(len(rows))  # a frame of our own: no copy for a new index
+        return rows
 
     def _file_for(self, symbol: str) -> Path:
         matches = sorted(p for p in self.path.iterdir() if p.suffix.lower() in SUFFIXES and p.stem.upper() == symbol)
@@ -240,6 +245,7 @@ class FilePriceSource:
         return _canonical(table, pd.Series([symbol] * len(table.rows), dtype=object))
 
     def _from_long_file(self, symbols: list[str]) -> pd.DataFrame:
+        """The file's rows for ``symbols``, sorted by ticker and date like every validated frame."""
         table = _read_table(self.path)
         if "ticker" not in table.columns:
             raise DataValidationError(str(self.path), "a single price file needs a 'ticker' (or 'symbol') column", field="ticker")
@@ -248,4 +254,5 @@ class FilePriceSource:
         absent = [s for s in symbols if s not in known]
         if absent:
             raise SourceError(str(self.path), f"no rows for {absent} in the file", ticker=absent[0])
-        return frame[frame["ticker"].isin(symbols)]
+        asked = frame["ticker"].isin(symbols)
+        return frame if asked.all() else frame[asked]
