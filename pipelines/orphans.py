@@ -3,8 +3,9 @@
 A CLI run killed with SIGKILL never reports its end, so it stays STARTED in the Dagster instance and
 holds the ``impact/warehouse-writer`` slot: queued and scheduled runs would wait for it forever.
 Dagster's run monitor cannot see that (the default run launcher has no worker health check), so
-:func:`fail_orphans`, called before every CLI run, marks such runs failed. Runs without the tags
-(launched by the UI or a schedule) are left to Dagster's run monitoring.
+:func:`fail_orphans`, called before every CLI run, marks such runs failed. Runs launched by the daemon
+run in a worker process of its code server, which fails the run when the worker dies; a worker killed
+together with that code server is found by :func:`dead_workers` (``impact serve`` fails those runs).
 """
 
 from __future__ import annotations
@@ -84,3 +85,41 @@ def fail_orphans(instance: dg.DagsterInstance) -> list[str]:
         )
         notes.append(note)
     return notes
+
+
+def _started_at(pid: int) -> float | None:
+    """When ``pid`` started, in seconds since the epoch (Linux ``/proc``); None where unknown."""
+    fields = _stat(pid)
+    try:
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+    except (OSError, StopIteration):
+        return None
+    return None if fields is None else int(boot.split()[1]) + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def dead_workers(instance: dg.DagsterInstance) -> dict[str, int]:
+    """The STARTED runs launched by the daemon whose worker process is gone: run id -> the worker's PID.
+
+    The worker logs its PID first ("Started process for run (pid: N)."; later engine events may name step processes);
+    a live process with that PID that started after the event is another one. Only for an instance whose launched runs all run on this machine (serve's:
+    one daemon per instance).
+    """
+    dead = {}
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+        if PID_TAG in run.tags:
+            continue  # a CLI run: fail_orphans
+        logged = [
+            (int(pid.value), entry.timestamp)
+            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+            if entry.dagster_event is not None
+            and entry.dagster_event.engine_event_data is not None
+            and (pid := entry.dagster_event.engine_event_data.metadata.get("pid")) is not None
+        ]
+        if not logged:
+            continue
+        pid, said_at = logged[0]
+        started = _started_at(pid)
+        if process_alive(pid) and (started is None or started <= said_at + 2):  # /proc's boot time is whole seconds
+            continue
+        dead[run.run_id] = pid
+    return dead

@@ -4,7 +4,8 @@ Dagster instance whose run, event-log and schedule storage is PostgreSQL, superv
 The database is ``IMPACT_DAGSTER_POSTGRES_URL``, else a private cluster in ``.postgres`` beside the warehouse
 (:mod:`pipelines.postgres`). The instance folder is ``.dagster-serve`` beside the warehouse (the CLI's own runs
 stay in ``.dagster``); a lock file there makes a second ``impact serve`` on it refuse. A child that dies after
-running a while is restarted; one that dies at start stops everything. Dagster loads only when the command runs.
+running a while is restarted; one that dies at start stops everything. A run whose worker process died with its code
+server is marked failed (:class:`DeadRunSweeper`). Dagster loads only when the command runs.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from pipelines import warehouse as wh
 from pipelines.errors import ImpactError
 
 if TYPE_CHECKING:
+    import dagster as dg
+
     from pipelines.postgres import PrivateCluster
 
 URL_ENV = "IMPACT_DAGSTER_POSTGRES_URL"
@@ -44,6 +47,9 @@ STEADY_S = 10.0
 """A child that exits sooner than this after its start is not restarted: the cause will not go away by itself."""
 STOP_TIMEOUT_S = 30.0
 """How long a child may take to stop after SIGTERM before it (and its process group) is killed."""
+SWEEP_S = 15.0
+"""How often serve looks for runs whose worker is gone; such a run is failed when seen twice (the code server, when
+alive, says first, with the worker's exit code)."""
 
 
 class ServeError(ImpactError):
@@ -153,6 +159,45 @@ def _signal_group(pid: int, signum: int) -> None:
         pass
 
 
+class DeadRunSweeper:
+    """Fails the STARTED runs whose worker died together with its code server (a killed process group, say).
+
+    The code server alone watches its workers, and Dagster's run monitoring has no worker health check for the
+    default run launcher: such a run would stay STARTED, holding the writer slot, until its ``dagster/max_runtime``
+    (analyze: never). The instance opens at the first sweep, once the children have created the storage.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.instance: dg.DagsterInstance | None = None
+        self.seen: dict[str, int] = {}
+
+    def sweep(self) -> None:
+        import dagster as dg
+
+        from pipelines.orphans import dead_workers
+
+        if self.instance is None:
+            self.instance = dg.DagsterInstance.from_config(str(self.home))
+        dead = dead_workers(self.instance)
+        for run_id, pid in dead.items():
+            run = self.instance.get_run_by_id(run_id)
+            if self.seen.get(run_id) != pid or run is None or run.status != dg.DagsterRunStatus.STARTED:
+                continue
+            self.instance.report_run_failed(
+                run,
+                f"The run's worker process ({pid}) ended without reporting, and so did the code server that would "
+                "have said so; marked failed by `impact serve`.",
+            )
+            say(f"marked run {run_id} failed: its worker process {pid} is gone")
+        self.seen = dead
+
+    def close(self) -> None:
+        if self.instance is not None:
+            self.instance.dispose()
+            self.instance = None
+
+
 def say(message: str) -> None:
     print(f"impact serve: {message}", flush=True)
 
@@ -181,6 +226,7 @@ class Server:
         self.stopping = False
         self.children: list[Child] = []
         self.env: dict[str, str] = {}
+        self.sweeper = DeadRunSweeper(paths.home)
 
     def _database(self) -> str:
         """The storage URL for Dagster (SQLAlchemy form), once PostgreSQL answers there; the private cluster when no URL
@@ -245,11 +291,21 @@ class Server:
         for child in self.children:
             child.start(env)
         self.env = env
+        os.environ[URL_ENV] = url  # serve's own instance (the sweeper) reads dagster.yaml too
         say(f"Dagster UI on http://{self.host}:{self.port}/ (instance {self.paths.home}). Ctrl-C stops.")
 
     def supervise(self) -> int:
-        """Restart a child that dies after running a while; stop all and return 1 if one dies at its start."""
+        """Restart a child that dies after running a while; stop all and return 1 if one dies at its start.
+        Every :data:`SWEEP_S`, fail the runs whose worker is gone."""
+        next_sweep = time.monotonic() + SWEEP_S
         while not self.stopping:
+            if time.monotonic() >= next_sweep:
+                try:
+                    self.sweeper.sweep()
+                except Exception as error:  # PostgreSQL restarting, say: the children matter more; next sweep retries
+                    first = (str(error).strip().splitlines() or [""])[0]
+                    say(f"could not look for runs whose worker is gone: {type(error).__name__}: {first}")
+                next_sweep = time.monotonic() + SWEEP_S
             for child in self.children:
                 process = child.process
                 code = None if process is None else process.poll()
@@ -270,6 +326,7 @@ class Server:
         """Webserver, daemon, then the private PostgreSQL (fast shutdown); then the lock."""
         for child in reversed(self.children):
             child.stop()
+        self.sweeper.close()
         if self.cluster is not None:
             self.cluster.stop()
             say("PostgreSQL stopped")

@@ -38,7 +38,7 @@ from pipelines.postgres import (
     redact,
     server_bin,
 )
-from pipelines.serve import InstanceLock
+from pipelines.serve import SWEEP_S, InstanceLock
 from tests.loopback import serving
 
 IMPACT = Path(sys.executable).with_name("impact")
@@ -186,6 +186,67 @@ def test_analyze_follows_the_daemons_ingestion_runs_not_the_clis():
     assert analyze_after_ingest.default_status == dg.DefaultSensorStatus.RUNNING
     assert isinstance(evaluate("ingest_prices", {PID_TAG: "123"}), dg.SkipReason)  # the CLI analyses its own
     assert isinstance(evaluate("analyze", {}), dg.SkipReason)
+
+
+def _started_run(instance, pid: int, logged_ago_s: float = 0.0, run_id: str | None = None) -> str:
+    """A STARTED daemon-launched run whose worker logged ``pid`` ``logged_ago_s`` seconds ago, as Dagster's does;
+    with ``run_id``, a later engine event naming ``pid`` in that run (a step process)."""
+    import uuid
+
+    import dagster as dg
+    from dagster._core.events import EngineEventData
+    from dagster._core.events.log import EventLogEntry
+
+    run = dg.DagsterRun(job_name="ingest_news", run_id=run_id or str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED)
+    if run_id is None:
+        instance.add_run(run)
+    event = dg.DagsterEvent(
+        event_type_value=dg.DagsterEventType.ENGINE_EVENT.value,
+        job_name=run.job_name,
+        message=f"Started process for run (pid: {pid}).",
+        event_specific_data=EngineEventData.in_process(pid),
+    )
+    entry = EventLogEntry(
+        None, 10, "", run.run_id, time.time() - logged_ago_s, job_name=run.job_name, dagster_event=event
+    )
+    instance.store_event(entry)
+    return run.run_id
+
+
+def test_runs_whose_worker_is_gone_are_failed_at_the_second_sweep(tmp_path):
+    import dagster as dg
+
+    from pipelines.orphans import PID_TAG, dead_workers
+    from pipelines.serve import DeadRunSweeper
+
+    sweeper = DeadRunSweeper(tmp_path)
+    sweeper.sweep()  # opens the instance (SQLite here: the storage does not matter)
+    instance = sweeper.instance
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with subprocess.Popen(["sleep", "60"]) as reused:
+        try:
+            dead = _started_run(instance, gone.pid)
+            alive = _started_run(instance, os.getpid(), logged_ago_s=0)
+            _started_run(instance, gone.pid, run_id=alive)  # a step process that ended: the worker is what counts
+            reused_pid = _started_run(instance, reused.pid, logged_ago_s=120)  # the PID now names a newer process
+            cli = dg.DagsterRun(
+                job_name="ingest_news", run_id="c11-run", status=dg.DagsterRunStatus.STARTED, tags={PID_TAG: "1"}
+            )
+            instance.add_run(cli)  # the CLI's own runs are fail_orphans' business
+            assert dead_workers(instance) == {dead: gone.pid, reused_pid: reused.pid}
+            sweeper.sweep()  # first sighting: the code server, were it alive, would say first
+            assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.STARTED
+            sweeper.sweep()
+        finally:
+            reused.kill()
+    assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(reused_pid).status == dg.DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.STARTED
+    assert instance.get_run_by_id("c11-run").status == dg.DagsterRunStatus.STARTED
+    failure = instance.all_logs(dead, of_type=dg.DagsterEventType.RUN_FAILURE)[0].message
+    assert f"worker process ({gone.pid}) ended without reporting" in failure and "impact serve" in failure
+    sweeper.close()
 
 
 @needs_postgres
@@ -349,7 +410,6 @@ def test_schedule_fires_on_postgres_and_survives_killed_children_mid_run(open_fo
         # slot is freed and the next tick runs and succeeds.
         news = _launch_run(port, "ingest_news", AS_OF.isoformat())
         _wait("the news run's request to its source", SlowNews.asked.is_set, 240, log)
-        killed_at = time.time()
         for name in SERVED:
             pid = int(re.findall(rf"{name} started \(pid (\d+)\)", log.read_text())[-1])
             os.kill(pid, signal.SIGKILL)
@@ -365,12 +425,34 @@ def test_schedule_fires_on_postgres_and_survives_killed_children_mid_run(open_fo
             log,
         )
         assert ended.status == dg.DagsterRunStatus.SUCCESS, _run_failure(instance, news)
+
+        # A run whose worker dies together with its code server (the daemon's process group SIGKILLed, as
+        # `kill -9 -PGID` or a killed cgroup do): nobody in Dagster notices, serve marks it failed within two sweeps.
+        _wait("the restarted webserver to answer", lambda: _answers(port), 120, log)
+        SlowNews.asked.clear()
+        SlowNews.release.clear()
+        lost = _launch_run(port, "ingest_news", AS_OF.isoformat())
+        _wait("the second news run's request to its source", SlowNews.asked.is_set, 240, log)
+        daemon = int(re.findall(r"dagster-daemon started \(pid (\d+)\)", log.read_text())[-1])
+        os.killpg(daemon, signal.SIGKILL)
+        failed = _wait(
+            "the run whose worker was killed to be marked failed",
+            lambda: (run := instance.get_run_by_id(lost)) and run.is_finished and run,
+            2 * SWEEP_S + 60,
+            log,
+        )
+        freed_at = time.time()
+        SlowNews.release.set()
+        assert failed.status == dg.DagsterRunStatus.FAILURE
+        assert "ended without reporting" in _run_failure(instance, lost)
+        assert f"marked run {lost} failed: its worker process" in log.read_text()
+        # The writer slot is free again: a scheduled run succeeds after that.
         _wait(
-            "a successful tick after the kills",
+            "a scheduled run that succeeds after the failed one",
             lambda: [
                 r
                 for r in instance.get_run_records(by_schedule)
-                if r.create_timestamp.timestamp() > killed_at and r.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+                if r.dagster_run.status == dg.DagsterRunStatus.SUCCESS and (r.end_time or 0) > freed_at
             ],
             240,
             log,
@@ -424,7 +506,10 @@ class SlowNews(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the worker that asked was killed meanwhile
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -473,6 +558,14 @@ def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
+
+
+def _answers(port: int) -> bool:
+    """Whether the webserver on ``port`` answers GraphQL."""
+    try:
+        return "data" in _graphql(port, "{ version }")
+    except OSError:
+        return False
 
 
 def _group_members(groups: set[int]) -> list[int]:
