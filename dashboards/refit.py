@@ -15,18 +15,18 @@ import pandas as pd
 from models.calendar import align_to_session, parse_announced
 from models.event_study import EventStudy
 from models.event_study.results import window_label
-from models.event_study.study import DEFAULT_WINDOWS
+from models.event_study.study import DEFAULT_ESTIMATION, DEFAULT_MIN_ESTIMATION_OBS, DEFAULT_WINDOWS
 from pipelines.errors import did_you_mean
-from pipelines.universe import BENCHMARKS, split_names
+from pipelines.universe import BENCHMARKS, MARKET, split_names
 
-STORED_ESTIMATION = (-250, -11)
+STORED_ESTIMATION = DEFAULT_ESTIMATION
 """The estimation window of the stored studies (the analyze job fits EventStudy's default)."""
 MIN_ESTIMATION_DAYS = 30
 """The shortest estimation window the explorer fits on."""
-MIN_ESTIMATION_OBS = 120
+MIN_ESTIMATION_OBS = DEFAULT_MIN_ESTIMATION_OBS
 """Valid returns a firm needs in its estimation window (EventStudy's default; fewer when the window is shorter)."""
 BAND_Z = 1.959963984540054
-ADHOC_BENCHMARK = "SPY"
+ADHOC_BENCHMARK = MARKET
 """The benchmark of an ad-hoc study (``impact study --at``'s default)."""
 
 

@@ -29,7 +29,7 @@ from pipelines.commands.sql import sql as sql_command
 from pipelines.errors import ImpactError, InputError, RunFailed, WarehouseError
 from pipelines.serve import serve as serve_command
 from pipelines.settings import INTRADAY_SOURCES, NEWS_SOURCES, PRICE_SOURCES
-from pipelines.universe import BENCHMARKS, DEFAULT_TICKERS, split_names
+from pipelines.universe import BENCHMARKS, DEFAULT_TICKERS, MARKET, split_names
 
 # Dagster, pandas and the sources load inside the commands that use them (tests/test_cli_imports.py):
 # `impact --help` and `impact sql` start in a fraction of a second.
@@ -433,7 +433,7 @@ def study(
                           "stock as one sample; or T1,T2: those tickers."),
     ] = "event",
     model: Annotated[str, typer.Option(help="market, market-adjusted, constant-mean or factors (SPY + SMH).")] = "market",
-    benchmark: Annotated[str, typer.Option(help="Benchmark ticker for market / market-adjusted.")] = "SPY",
+    benchmark: Annotated[str, typer.Option(help="Benchmark ticker for market / market-adjusted.")] = MARKET,
     window: Annotated[list[str] | None, typer.Option(help="START,END in trading days; repeatable. Default: 0,0 and -1,1.")] = None,
     output: FormatOption = "table",
     out: OutOption = None,

@@ -18,7 +18,7 @@ import pandas as pd
 from models.event_study import EventStudy, EventStudyResults, significance
 from models.event_study.results import window_label
 from pipelines.errors import InputError
-from pipelines.universe import BENCHMARKS
+from pipelines.universe import BENCHMARKS, MARKET
 from pipelines.warehouse import read
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def fit_event(
     pairs: pd.DataFrame,
     *,
     model: str = "market",
-    benchmark: str = "SPY",
+    benchmark: str = MARKET,
     windows: Sequence[tuple[int, int]] = DEFAULT_WINDOWS,
 ) -> EventStudyResults:
     """One event study over ``pairs`` (its firms share the event, so the group tests are per event)."""
@@ -98,7 +98,7 @@ def run_event_studies(
     pairs: pd.DataFrame,
     *,
     model: str = "market",
-    benchmark: str = "SPY",
+    benchmark: str = MARKET,
     windows: Sequence[tuple[int, int]] = DEFAULT_WINDOWS,
 ) -> StudyTables:
     """One study per event and sample (``pairs`` without a ``sample`` column: one 'event' sample), stacked into
@@ -140,7 +140,7 @@ def refit_reason(
     return None
 
 
-def daily_abnormal_returns(returns: pd.DataFrame, benchmark: str = "SPY") -> pd.DataFrame:
+def daily_abnormal_returns(returns: pd.DataFrame, benchmark: str = MARKET) -> pd.DataFrame:
     """Market-model AR and SAR of every stock on every session with a full estimation window."""
     stocks = stocks_of(returns)
     days = returns.index

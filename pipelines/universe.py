@@ -6,6 +6,8 @@ AI_STOCKS: tuple[str, ...] = (
     "NVDA", "MSFT", "META", "GOOGL", "AMZN", "AAPL", "AVGO", "TSM", "AMD", "ORCL", "ASML", "SMCI",
 )
 BENCHMARKS: tuple[str, ...] = ("SPY", "QQQ", "SMH")
+MARKET: str = BENCHMARKS[0]
+"""The market index returns are measured against unless the user names another (the market model's benchmark)."""
 DEFAULT_TICKERS: tuple[str, ...] = AI_STOCKS + BENCHMARKS
 
 

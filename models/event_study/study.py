@@ -30,6 +30,10 @@ from models.event_study.residuals import ResidualStats, residual_stats
 from models.event_study.results import EventStudyResults, window_label
 
 DEFAULT_WINDOWS = ((0, 0), (-1, 1), (0, 1), (-5, 5))
+DEFAULT_ESTIMATION = (-250, -11)
+"""The estimation window in trading days around day 0: a trading year, ending two weeks before the event."""
+DEFAULT_MIN_ESTIMATION_OBS = 120
+"""Valid estimation returns a firm-event needs to be used (about half a trading year)."""
 _ZERO_VARIANCE = 1e-10
 
 
@@ -64,8 +68,8 @@ class EventStudy:
         model: str = "market",
         benchmark: str | pd.Series = "SPY",
         factors: pd.DataFrame | None = None,
-        estimation_window: tuple[int, int] = (-250, -11),
-        min_estimation_obs: int = 120,
+        estimation_window: tuple[int, int] = DEFAULT_ESTIMATION,
+        min_estimation_obs: int = DEFAULT_MIN_ESTIMATION_OBS,
         event_windows: Sequence[tuple[int, int]] = DEFAULT_WINDOWS,
         returns_kind: str = "simple",
         se_convention: str = "exact",

@@ -15,12 +15,11 @@ from pipelines.partitions import NETWORK_RETRY, partition_dates, permanent_failu
 from pipelines.resources import WarehouseResource
 from pipelines.settings import Settings
 from pipelines.sources import make_intraday_source
-from pipelines.universe import DEFAULT_TICKERS
+from pipelines.universe import DEFAULT_TICKERS, MARKET
 from pipelines.warehouse import intraday as store
 
 BARS = dg.AssetKey(["core", "bars_intraday"])
 DUPLICATES_CHECK = "duplicated_minutes_dropped"
-DEFAULT_BENCHMARK = "SPY"
 
 
 class IntradaySourceResource(dg.ConfigurableResource):
@@ -145,7 +144,7 @@ def event_reaction(con: duckdb.DuckDBPyConnection, event: pd.Series) -> pd.DataF
         "WHERE event_id = ? AND status = 'ok' GROUP BY ticker",
         [event["event_id"]],
     ).df()
-    benchmark = next(iter(estimates["benchmark"].dropna()), DEFAULT_BENCHMARK)
+    benchmark = next(iter(estimates["benchmark"].dropna()), MARKET)
     names = sorted({*event["tickers"], benchmark})
     bars = con.execute(
         """
