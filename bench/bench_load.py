@@ -167,13 +167,13 @@ def dagster_instance(storage: str):
                 yield instance
             return
         from pipelines.postgres import PrivateCluster, sqlalchemy_url
+        from pipelines.serve import STORAGE_YAML, URL_ENV
 
         cluster = PrivateCluster(Path(tempfile.mkdtemp(prefix="impact-bench-pg-")))
         url = cluster.start()
         try:
-            Path(home, "dagster.yaml").write_text(
-                f'storage:\n  postgres:\n    postgres_url: "{sqlalchemy_url(url)}"\ntelemetry:\n  enabled: false\n'
-            )
+            Path(home, "dagster.yaml").write_text(f"{STORAGE_YAML}telemetry:\n  enabled: false\n")
+            os.environ[URL_ENV] = sqlalchemy_url(url)
             with dg.DagsterInstance.from_config(home) as instance:
                 yield instance
         finally:

@@ -36,9 +36,24 @@ if TYPE_CHECKING:
 
 URL_ENV = "IMPACT_DAGSTER_POSTGRES_URL"
 STORAGE_YAML = f"""\
-# Run, event-log and schedule storage: PostgreSQL, its URL read from ${URL_ENV} (never written here).
-storage:
-  postgres:
+# Run, event-log and schedule storage: PostgreSQL, its URL read from ${URL_ENV} (never written here). The event log
+# is dagster-postgres's with a range run's planned check rows written faster (pipelines/dagster_storage_postgres.py).
+run_storage:
+  module: dagster_postgres.run_storage
+  class: PostgresRunStorage
+  config:
+    postgres_url:
+      env: {URL_ENV}
+event_log_storage:
+  module: pipelines.dagster_storage_postgres
+  class: PostgresEventLogStorage
+  config:
+    postgres_url:
+      env: {URL_ENV}
+schedule_storage:
+  module: dagster_postgres.schedule_storage
+  class: PostgresScheduleStorage
+  config:
     postgres_url:
       env: {URL_ENV}
 """

@@ -4,7 +4,9 @@ planned and evaluated checks, partition statuses."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -107,3 +109,55 @@ def test_batched_rows_are_dagsters_rows(two_runs):
     assert ours.get_status_by_partition(PRICES, keys, price_partitions) == dict.fromkeys(
         keys, dg.AssetPartitionStatus.MATERIALIZED
     )
+
+
+needs_postgres = pytest.mark.skipif(
+    not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")), reason="PostgreSQL server binaries not installed"
+)
+CHECK_ROWS = (
+    "SELECT asset_key, check_name, partition, execution_status, evaluation_event IS NOT NULL "
+    "FROM asset_check_executions ORDER BY check_name, partition"
+)
+
+
+@needs_postgres
+def test_serves_postgres_storage_writes_dagsters_check_rows(monkeypatch):
+    """`impact serve`'s event log (pipelines.dagster_storage_postgres) against dagster-postgres's own, same run."""
+    import psycopg2
+
+    from pipelines.dagster_storage_postgres import PostgresEventLogStorage
+    from pipelines.postgres import PrivateCluster, sqlalchemy_url
+    from pipelines.serve import STORAGE_YAML, URL_ENV
+
+    folder = Path(tempfile.mkdtemp(prefix="impact-storage-"))
+    folder.chmod(0o755)  # the cluster runs as the postgres user when the tests run as root
+    cluster = PrivateCluster(folder / ".postgres")
+    try:
+        url = cluster.start()
+        con = psycopg2.connect(url)
+        con.autocommit = True
+        con.cursor().execute("CREATE DATABASE theirs")
+        con.close()
+        theirs_url = url.rsplit("/", 1)[0] + "/theirs"
+        monkeypatch.setenv(URL_ENV, sqlalchemy_url(url))
+        homes = {"ours": folder / "ours", "theirs": folder / "theirs"}
+        homes["ours"].mkdir()
+        (homes["ours"] / "dagster.yaml").write_text(STORAGE_YAML)
+        homes["theirs"].mkdir()
+        (homes["theirs"] / "dagster.yaml").write_text(
+            f'storage:\n  postgres:\n    postgres_url: "{sqlalchemy_url(theirs_url)}"\n'
+        )
+        rows = {}
+        for name, home in homes.items():
+            instance, _ = _range_run(home, folder / f"{name}.duckdb")
+            is_ours = isinstance(instance.event_log_storage, PostgresEventLogStorage)
+            assert is_ours == (name == "ours"), name
+            with psycopg2.connect(url if name == "ours" else theirs_url) as con:
+                cursor = con.cursor()
+                cursor.execute(CHECK_ROWS)
+                rows[name] = cursor.fetchall()
+            instance.dispose()
+        assert rows["ours"] == rows["theirs"] and len(rows["ours"]) > 100
+    finally:
+        cluster.stop()
+        shutil.rmtree(folder, ignore_errors=True)
