@@ -36,7 +36,7 @@ concurrency:
     tag_concurrency_limits:
       - key: "impact/warehouse-writer"
         limit: 1
-# The daemon (`impact ui`) fails runs stuck STARTING, and runs older than their dagster/max_runtime tag
+# The daemon (`impact ui`, `impact serve`) fails runs stuck STARTING, and runs older than their dagster/max_runtime tag
 # (ingestion: IMPACT_INGEST_MAX_RUNTIME_S; untagged runs, such as analyze, have no limit).
 run_monitoring:
   enabled: true
