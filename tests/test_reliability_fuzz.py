@@ -178,15 +178,22 @@ def price_csv(draw, long: bool) -> bytes:
         header[i] = draw(st.sampled_from(["", "Close", "date", "Datetime", "Vol", header[i].upper()]))
     n = draw(st.integers(0, 12))
     dirty = draw(st.booleans())
+    # A flat example can be valid: one price for open, high, low and close, a different day on each row.
+    flat = not dirty and draw(st.booleans())
+    days = draw(st.lists(st.dates(min_value=date(2024, 12, 2), max_value=date(2025, 1, 31)), min_size=n, max_size=n,
+                         unique=True))
     rows = []
-    for _ in range(n):
+    for day in days:
         row = []
+        price = draw(NUMBERS)
         for name in header:
             key = name.strip().lower()
             if key in ("date", "datetime"):
-                row.append(draw(cell(DATES, BAD_DATES, dirty)))
+                row.append(day.isoformat() if flat else draw(cell(DATES, BAD_DATES, dirty)))
             elif key in ("ticker", "symbol"):
                 row.append(draw(cell(st.sampled_from(["NVDA", "nvda", " MSFT ", "NVDA"]), TEXT, dirty)))
+            elif flat and key in ("open", "high", "low", "close", "adj close"):
+                row.append(price)
             else:
                 row.append(draw(cell(NUMBERS, BAD_NUMBERS, dirty)))
         rows.append(row)
