@@ -14,31 +14,17 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
-from bench_load import simulate_prices  # noqa: E402
+from bench_load import simulate_prices, timed  # noqa: E402
 
 from pipelines.sources.files import FilePriceSource  # noqa: E402
 
 START = date(2015, 1, 2)
-
-
-@contextmanager
-def timed(name: str, baseline: float | None = None, target: float | None = None):
-    box: dict[str, float] = {}
-    began, cpu = time.perf_counter(), time.process_time()
-    yield box
-    box["s"] = took = time.perf_counter() - began
-    used = time.process_time() - cpu
-    ratio = f"{took / baseline:6.1f}x baseline" if baseline else "   (baseline)"
-    goal = "" if target is None else f"  target < {target:g}s: {'met' if took < target else 'MISSED'}"
-    print(f"{name:<52} {took:8.3f}s wall {used:8.3f}s cpu  {ratio}{goal}", flush=True)
 
 
 def check(got: pd.DataFrame, expected: pd.DataFrame) -> None:
