@@ -101,19 +101,19 @@ def dead_workers(instance: dg.DagsterInstance) -> dict[str, int]:
     """The STARTED runs launched by the daemon whose worker process is gone: run id -> the worker's PID.
 
     The worker logs its PID first ("Started process for run (pid: N)."; later engine events may name step processes);
-    a live process with that PID that started after the event is another one. Only for an instance whose launched runs all run on this machine (serve's:
-    one daemon per instance).
+    a live process with that PID that started after the event is another one. Only for an instance whose launched
+    runs all run on this machine (serve's: one daemon per instance).
     """
-    dead = {}
+    dead: dict[str, int] = {}
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
         if PID_TAG in run.tags:
             continue  # a CLI run: fail_orphans
         logged = [
-            (int(pid.value), entry.timestamp)
+            (int(str(value.value)), entry.timestamp)
             for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
             if entry.dagster_event is not None
             and entry.dagster_event.engine_event_data is not None
-            and (pid := entry.dagster_event.engine_event_data.metadata.get("pid")) is not None
+            and (value := entry.dagster_event.engine_event_data.metadata.get("pid")) is not None
         ]
         if not logged:
             continue

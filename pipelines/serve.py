@@ -306,7 +306,7 @@ class Server:
         for child in self.children:
             child.start(env)
         self.env = env
-        os.environ[URL_ENV] = url  # serve's own instance (the sweeper) reads dagster.yaml too
+        os.environ.update({URL_ENV: url})  # written, not read: serve's own instance (the sweeper) reads dagster.yaml too
         say(f"Dagster UI on http://{self.host}:{self.port}/ (instance {self.paths.home}). Ctrl-C stops.")
 
     def supervise(self) -> int:
