@@ -276,6 +276,8 @@ HEADLINE_HEADERS = {
     "canonical": ["published_at", "title", "summary", "url", "publisher", "tickers"],
 }
 TIME_COLUMNS = {"time_published", "publishedDate", "published_at"}
+URLS = st.integers(0, 10**6).map(lambda n: f"https://news.example.com/a/{n}")
+WORDS = st.sampled_from(["Reuters", "0.42", "Somewhat-Bullish", "chips demand", ""])
 
 
 @st.composite
@@ -293,12 +295,15 @@ def headline_csv(draw, layout: str) -> bytes:
         for name in header:
             if name in TIME_COLUMNS:
                 row.append(draw(cell(times, STAMPS, dirty)))
-            elif name in ("tickers", "symbol"):
-                row.append(draw(cell(st.sampled_from(["NVDA", "NVDA MSFT", "nvda,msft"]), st.sampled_from(["", "; ,"]), dirty)))
+            elif name in ("tickers", "symbol"):  # FMP's symbol is one ticker; the canonical tickers a list
+                good = ["NVDA", "nvda", "MSFT"] if name == "symbol" else ["NVDA", "NVDA MSFT", "nvda,msft"]
+                row.append(draw(cell(st.sampled_from(good), st.sampled_from(["", "; ,", "NVDA MSFT"]), dirty)))
             elif name == "title":
                 row.append(draw(cell(st.sampled_from(["NVIDIA beats", "&amp; co", "Same title"]), st.sampled_from(["", "  "]), dirty)))
-            else:
-                row.append(draw(st.one_of(TEXT, HUGE, BAD_NUMBERS)))
+            elif name == "url":
+                row.append(draw(cell(URLS, st.one_of(TEXT, HUGE, BAD_NUMBERS), dirty)))
+            else:  # summaries, authors, scores, images, sites: any text; plain words in a clean example
+                row.append(draw(cell(WORDS, st.one_of(TEXT, HUGE, BAD_NUMBERS), dirty)))
         rows.append(row)
     if rows and draw(st.booleans()):
         rows.append(list(draw(st.sampled_from(rows))))
