@@ -176,28 +176,29 @@ def price_csv(draw, long: bool) -> bytes:
     if draw(st.integers(0, 9)) == 0:  # drop, duplicate or rename a column
         i = draw(st.integers(0, len(header) - 1))
         header[i] = draw(st.sampled_from(["", "Close", "date", "Datetime", "Vol", header[i].upper()]))
-    n = draw(st.integers(0, 12))
     dirty = draw(st.booleans())
-    # A flat example can be valid: one price for open, high, low and close, a different day on each row.
-    flat = not dirty and draw(st.booleans())
+    # A clean example is flat, so it can be valid: one price for open, high, low and close, 1 in the other number
+    # columns, a different day on each row, at least one row (random OHLC values are almost never consistent).
+    flat = not dirty
+    n = draw(st.integers(1 if flat else 0, 12))
     days = draw(st.lists(st.dates(min_value=date(2024, 12, 2), max_value=date(2025, 1, 31)), min_size=n, max_size=n,
                          unique=True))
     rows = []
     for day in days:
         row = []
-        price = draw(NUMBERS)
+        price = draw(st.floats(min_value=0.01, max_value=5000).map(lambda v: f"{v:.4f}"))
         for name in header:
             key = name.strip().lower()
             if key in ("date", "datetime"):
                 row.append(day.isoformat() if flat else draw(cell(DATES, BAD_DATES, dirty)))
             elif key in ("ticker", "symbol"):
                 row.append(draw(cell(st.sampled_from(["NVDA", "nvda", " MSFT ", "NVDA"]), TEXT, dirty)))
-            elif flat and key in ("open", "high", "low", "close", "adj close"):
-                row.append(price)
+            elif flat:
+                row.append(price if key in ("open", "high", "low", "close", "adj close", "adj_close") else "1")
             else:
                 row.append(draw(cell(NUMBERS, BAD_NUMBERS, dirty)))
         rows.append(row)
-    if rows and draw(st.booleans()):  # duplicate or unsorted dates
+    if rows and not flat and draw(st.booleans()):  # duplicate or unsorted dates
         rows.append(list(draw(st.sampled_from(rows))))
         rows = draw(st.permutations(rows))
     return draw(mangled(_csv_bytes(header, rows)))
