@@ -56,8 +56,8 @@ RANGE_RUN_ENV = {
     # failed or in progress, while the run goes or after it failed (the run itself shows both); a range is written
     # in one transaction, so a failed run leaves the partitions as they were.
     "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
-    # The range's materializations handed to the event log together: one INSERT on PostgreSQL (SQLite stores them one
-    # by one either way).
+    # The range's materializations handed to the event log together: one INSERT on PostgreSQL, one transaction per
+    # database file on the CLI's SQLite (pipelines.dagster_storage; Dagster's own SQLite storage stores them one by one).
     "DAGSTER_EVENT_BATCH_SIZE": "10000",
 }
 """Dagster's event settings for a run over more than one partition (a one-partition run keeps every status)."""

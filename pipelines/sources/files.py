@@ -217,7 +217,7 @@ class FilePriceSource:
         symbols = list(dict.fromkeys(str(t).strip().upper() for t in tickers))
         if not symbols or "" in symbols:
             raise SourceError(str(self.path), f"expected non-empty ticker symbols, got {list(tickers)!r}")
-        if self.path.is_dir():  # each file's frame is sorted: their concatenation is in the order asked
+        if self.path.is_dir():  # each file's frame is sorted by date; the files come in the order asked, so sort
             frame = pd.concat([self._from_folder(s) for s in symbols], ignore_index=True).sort_values(["ticker", "date"])
         elif self.path.is_file():
             frame = self._from_long_file(symbols)
